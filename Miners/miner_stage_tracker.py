@@ -1,0 +1,289 @@
+"""Stage tracking for the content-recommendation miner.
+
+The pipeline reports transitions with three calls that never raise and never block for more than
+about 100 ms::
+
+    stage_start(3, "Indexing 50 posts in vector database", username="elonmusk")
+    stage_complete(3, "Successfully indexed posts in vector database", username="elonmusk")
+    stage_failed(1, "Failed to scrape profile", username="badusername")
+
+Every process appends to one status file (`MINER_STATUS_FILE`, else `miner_status.json` in the data
+directory); the miner's `MinerStageReporter` turns the events into one log line each. The internals
+live in the `stage_tracking` package; this module is the public face.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import os
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import miner_paths
+from stage_tracking.compaction import LiveView, read_view
+from stage_tracking.events import new_event
+from stage_tracking.history import StageHistory
+from stage_tracking.live_state import latest_entry
+from stage_tracking.log_lines import event_line, status_line
+from stage_tracking.reporter import MinerStageReporter
+from stage_tracking.stages import COMPLETED, FAILED, RUNNING, STAGE_NAMES, stage_name
+from stage_tracking.writer import StatusWriter
+
+# filelock logs every acquire and release at DEBUG; a reporter polling once a second would flood
+# any debug log with them (STYLE.md).
+logging.getLogger("filelock").setLevel(logging.WARNING)
+log = logging.getLogger("miner_stage_tracker")
+
+SOURCE_ENV = "MINER_SOURCE"
+
+__all__ = [
+    "COMPLETED", "FAILED", "RUNNING", "STAGE_NAMES", "Cursor", "MinerStageReporter",
+    "MinerStageTracker", "ReadBatch", "event_line", "get_current_stage", "get_tracker",
+    "reset_stages", "set_source", "stage_complete", "stage_failed", "stage_name", "stage_start",
+    "status_line",
+]
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """Where a reader is: the status file's log id and the last sequence number it has seen."""
+
+    log_id: str | None
+    seq: int
+
+
+@dataclass(frozen=True)
+class ReadBatch:
+    events: list[dict[str, Any]]
+    cursor: Cursor
+    missed: int  # events after the old cursor that are no longer in the ring
+    log_changed: bool  # the status file was recreated since the old cursor
+
+
+class MinerStageTracker:
+    """One status file, written by this process as `source` and read by anyone."""
+
+    def __init__(
+        self,
+        status_file: str | os.PathLike[str] | None = None,
+        *,
+        source: str | None = None,
+        history_file: str | os.PathLike[str] | None = None,
+        ring_size: int = 1000,
+        lock_timeout: float = 0.1,
+    ) -> None:
+        path = Path(status_file) if status_file else miner_paths.status_file()
+        self.status_file = path.expanduser().absolute()
+        self.ring_size = ring_size
+        self._source = source
+        self.history = StageHistory(
+            Path(history_file) if history_file else self.status_file.with_name(miner_paths.HISTORY_FILE_NAME)
+        )
+        self._writer = StatusWriter(
+            self.status_file, ring_size=ring_size, lock_timeout=lock_timeout, on_compacted=self._sync_quietly
+        )
+        self.history_errors = 0
+
+    # -- writing ------------------------------------------------------------------------------
+
+    @property
+    def source(self) -> str:
+        return self._source or _process_source()
+
+    def stage_start(self, stage_number: int, message: str, username: str = "", details: Any = None, *,
+                    source: str | None = None) -> None:
+        self.record(RUNNING, stage_number, message, username, details, source=source)
+
+    def stage_complete(self, stage_number: int, message: str, username: str = "", details: Any = None, *,
+                       source: str | None = None) -> None:
+        self.record(COMPLETED, stage_number, message, username, details, source=source)
+
+    def stage_failed(self, stage_number: int, message: str, username: str = "", details: Any = None, *,
+                     source: str | None = None) -> None:
+        self.record(FAILED, stage_number, message, username, details, source=source)
+
+    def record(self, status: str, stage_number: int, message: str, username: str = "", details: Any = None,
+               *, source: str | None = None, pid: int | None = None) -> None:
+        """Write one transition. `source`/`pid` let a supervisor write on behalf of a dead module."""
+        try:
+            event = new_event(status, stage_number, message, username, details,
+                              source=source or self.source, pid=os.getpid() if pid is None else pid)
+            self._writer.submit(event)
+        except Exception as exc:  # never into the pipeline
+            log.debug("stage tracker: could not record an event: %r", exc)
+
+    def flush(self, timeout: float = 1.0) -> bool:
+        """Write anything still queued (lock busy, disk trouble). True when nothing is left."""
+        deadline = time.monotonic() + timeout
+        while not self._writer.flush(max(0.0, min(0.1, deadline - time.monotonic()))):
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.01)
+        return True
+
+    def compact(self, timeout: float = 0.5) -> bool:
+        """Fold the journal into the status file now (normally done a moment after each write)."""
+        return self._writer.compact(timeout)
+
+    def reset(self) -> None:
+        """Start fresh: no live state, no events in the ring. The history keeps everything."""
+        self.flush(0.5)
+        self._sync_quietly()
+        self._writer.reset(0.5)
+
+    def stats(self) -> dict[str, int]:
+        return {**self._writer.counts, "pending": self._writer.pending(), "history_errors": self.history_errors}
+
+    def close(self, timeout: float = 0.5) -> None:
+        """Write what is queued, fold it into the status file, update the history (bounded)."""
+        self.flush(timeout)
+        self._writer.compact(min(timeout, 0.2))
+        self._sync_quietly()
+
+    # -- reading ------------------------------------------------------------------------------
+
+    def view(self) -> LiveView:
+        view = read_view(self.status_file, self.ring_size)
+        for problem in view.problems:
+            log.debug("stage tracker: reading %s: %s", self.status_file, problem)
+        return view
+
+    def read_status(self) -> dict[str, Any]:
+        """The live state: `current[source][username]`, `last_seq`, `log_id`, times."""
+        view = self.view()
+        if view.document is None:
+            return {"log_id": None, "last_seq": 0, "updated_at": None, "created_at": None, "current": {}}
+        header = view.document.header
+        return {"log_id": header["log_id"], "last_seq": header["last_seq"],
+                "updated_at": header.get("updated_at"), "created_at": header.get("created_at"),
+                "current": header["current"]}
+
+    def get_current_stage(self, source: str | None = None, username: str | None = None) -> dict[str, Any]:
+        """The latest transition (of one source/account if given); status `idle` when there is none."""
+        current = self.read_status()["current"]
+        entry = latest_entry(current, source, username)
+        if entry is None:
+            return {"stage_number": None, "stage_name": "", "status": "idle", "username": username or "",
+                    "source": source or "", "message": "", "since": None}
+        return entry
+
+    def read_events(self, after_seq: int = 0) -> list[dict[str, Any]]:
+        """Recent events with seq > after_seq, oldest first (at least the last 1,000 are kept)."""
+        return self.view().events_after(after_seq)
+
+    def end_cursor(self) -> Cursor:
+        view = self.view()
+        return Cursor(view.log_id, view.last_seq)
+
+    def read_new(self, cursor: Cursor) -> ReadBatch:
+        view = self.view()
+        if view.document is None:
+            return ReadBatch([], cursor, 0, False)
+        after, log_changed = cursor.seq, False
+        if view.log_id != cursor.log_id:
+            log_changed = cursor.log_id is not None
+            after = 0
+        missed = max(0, view.first_seq() - (after + 1))
+        events = view.events_after(after)
+        # Everything up to last_seq is now either in `events` or counted in `missed`.
+        return ReadBatch(events, Cursor(view.log_id, max(after, view.last_seq)), missed, log_changed)
+
+    # -- history ------------------------------------------------------------------------------
+
+    def sync_history(self) -> int:
+        """Copy the events the history lacks into it; returns how many were new."""
+        view = self.view()
+        if view.document is None:
+            return 0
+        known = self.history.last_seq(view.document.log_id)
+        if view.last_seq <= known:
+            return 0
+        if known and view.first_seq() > known + 1:
+            log.debug("stage history: %d events left the ring before they were stored",
+                      view.first_seq() - known - 1)
+        return self.history.add(view.document.log_id, view.events_after(known))
+
+    def _sync_quietly(self) -> None:
+        try:
+            self.sync_history()
+        except Exception as exc:
+            self.history_errors += 1
+            log.debug("stage history: sync failed: %r", exc)
+
+
+# -- the process-wide tracker and the pipeline's calls ------------------------------------------
+
+_tracker: MinerStageTracker | None = None
+_tracker_guard = threading.Lock()
+_source: str | None = None
+
+
+def _process_source() -> str:
+    if _source:
+        return _source
+    if os.environ.get(SOURCE_ENV):
+        return os.environ[SOURCE_ENV]
+    script = Path(sys.argv[0]).stem if sys.argv and sys.argv[0] else ""
+    return script or "python"
+
+
+def set_source(source: str) -> None:
+    """Name this process's events (e.g. "module1"), unless MINER_SOURCE already names them."""
+    global _source
+    if not os.environ.get(SOURCE_ENV):
+        _source = source
+
+
+def get_tracker() -> MinerStageTracker:
+    """The process-wide tracker for the configured status file (re-resolved if the env changes)."""
+    global _tracker
+    wanted = miner_paths.status_file()
+    with _tracker_guard:
+        if _tracker is None or _tracker.status_file != wanted:
+            if _tracker is not None:
+                _tracker.close(0.2)
+            _tracker = MinerStageTracker(wanted)
+        return _tracker
+
+
+def stage_start(stage_number: int, message: str, username: str = "", details: Any = None) -> None:
+    try:
+        get_tracker().stage_start(stage_number, message, username, details)
+    except Exception as exc:
+        log.debug("stage tracker unavailable: %r", exc)
+
+
+def stage_complete(stage_number: int, message: str, username: str = "", details: Any = None) -> None:
+    try:
+        get_tracker().stage_complete(stage_number, message, username, details)
+    except Exception as exc:
+        log.debug("stage tracker unavailable: %r", exc)
+
+
+def stage_failed(stage_number: int, message: str, username: str = "", details: Any = None) -> None:
+    try:
+        get_tracker().stage_failed(stage_number, message, username, details)
+    except Exception as exc:
+        log.debug("stage tracker unavailable: %r", exc)
+
+
+def reset_stages() -> None:
+    try:
+        get_tracker().reset()
+    except Exception as exc:
+        log.debug("stage tracker unavailable: %r", exc)
+
+
+def get_current_stage(source: str | None = None, username: str | None = None) -> dict[str, Any]:
+    return get_tracker().get_current_stage(source, username)
+
+
+@atexit.register
+def _flush_at_exit() -> None:
+    if _tracker is not None:
+        _tracker.close(0.5)

@@ -1,0 +1,1 @@
+"""Stage tracking internals; the public API is `miner_stage_tracker`."""
