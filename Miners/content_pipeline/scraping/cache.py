@@ -1,0 +1,130 @@
+"""The raw cache: Stage 1's results per account, reused to spare the provider.
+
+One JSON file per account, `<data_dir>/raw_cache/<platform>/<username>.json` (username lower-cased
+on case-insensitive platforms). A cached result is reused only when it is younger than the maximum
+age, was fetched with a post limit at least as generous as the one now asked for, and, for
+imports, came from a source file with the same path and content (a re-exported archive is
+re-imported). A cache file that cannot be read is a miss, never an error.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import tempfile
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, ValidationError
+
+from content_pipeline.account import account_dir
+from content_pipeline.models import RawPost, ScrapeResult
+from miner_paths import RAW_CACHE
+
+logger = logging.getLogger(__name__)
+
+
+class RawCacheFile(BaseModel):
+    """The cache file's format (pydantic: it is read back from disk)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    format_version: Literal[1] = 1
+    platform: str
+    username: str
+    provider: str
+    fetched_at: AwareDatetime
+    max_posts: int | None  # the limit the fetch honoured; None: everything the provider had
+    source_stamp: str | None  # see `source_stamp`; None for live providers
+    posts: list[dict[str, Any]]
+
+
+def source_stamp(path: Path) -> str:
+    """Identifies a source file by absolute path and content (SHA-256); OSError if unreadable."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return f"{path.absolute()}#sha256={digest.hexdigest()}"
+
+
+class RawCache:
+    def __init__(self, data_dir: Path) -> None:
+        self.root = Path(data_dir) / RAW_CACHE
+
+    def path_for(self, platform: str, username: str) -> Path:
+        directory = account_dir(self.root, platform, username)  # checked to stay inside root
+        return directory.with_name(directory.name + ".json")
+
+    def load(
+        self,
+        platform: str,
+        username: str,
+        *,
+        now: datetime,
+        max_age: timedelta,
+        max_posts: int | None = None,
+        source_stamp: str | None = None,
+    ) -> ScrapeResult | None:
+        """The cached result if it may be reused now (`from_cache=True`), else None."""
+        path = self.path_for(platform, username)
+        try:
+            cached = RawCacheFile.model_validate_json(path.read_bytes())
+        except FileNotFoundError:
+            return None
+        except (OSError, ValidationError, ValueError) as exc:
+            logger.warning("Ignoring unreadable raw cache %s: %s", path, str(exc).splitlines()[0])
+            return None
+        age = now - cached.fetched_at
+        if age < timedelta(0) or age > max_age:
+            logger.debug("Raw cache for %s is %s old: stale", username, age)
+            return None
+        if cached.source_stamp != source_stamp:
+            logger.debug("Raw cache for %s came from another source: not reused", username)
+            return None
+        if cached.max_posts is not None and (max_posts is None or max_posts > cached.max_posts):
+            logger.debug("Raw cache for %s holds fewer posts than asked for: not reused", username)
+            return None
+        return ScrapeResult(
+            platform=cached.platform,
+            username=cached.username,
+            posts=tuple(RawPost.from_json(record) for record in cached.posts),
+            provider=cached.provider,
+            fetched_at=cached.fetched_at,
+            from_cache=True,
+        )
+
+    def store(
+        self, result: ScrapeResult, *, max_posts: int | None = None, source_stamp: str | None = None
+    ) -> Path:
+        """Write `result` atomically; OSError if the file system refuses."""
+        path = self.path_for(result.platform, result.username)
+        document = RawCacheFile(
+            platform=result.platform,
+            username=result.username,
+            provider=result.provider,
+            fetched_at=result.fetched_at,
+            max_posts=max_posts,
+            source_stamp=source_stamp,
+            posts=[post.to_json() for post in result.posts],
+        )
+        _write_atomically(path, document.model_dump_json(indent=1).encode("utf-8"))
+        return path
+
+
+def _write_atomically(path: Path, content: bytes) -> None:
+    # A unique temp file in the same directory, then os.replace: readers (and a crash at any
+    # moment) see either the old file or the new one, never a half-written one.
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "wb") as temp:
+            temp.write(content)
+            temp.flush()
+            os.fsync(temp.fileno())
+        os.replace(temp_name, path)
+    except BaseException:
+        Path(temp_name).unlink(missing_ok=True)
+        raise

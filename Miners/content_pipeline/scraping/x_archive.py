@@ -1,0 +1,113 @@
+"""Importer for the X (Twitter) data archive's posts file, `data/tweets.js`.
+
+The archive stores posts as a JavaScript assignment of a JSON array::
+
+    window.YTD.tweets.part0 = [ {"tweet": {"id_str": "...", "full_text": "...",
+        "created_at": "Wed Oct 10 20:19:24 +0000 2018", "favorite_count": "3",
+        "retweet_count": "1", ...}}, ... ]
+
+Counts are strings in real archives; Stage 2 parses them. Older archives name the file
+`tweet.js` (`window.YTD.tweet.part0`). The archive has no reply counts, so replies are 0.
+"""
+
+from __future__ import annotations
+
+import codecs
+import json
+import re
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from content_pipeline.account import AccountRequest
+from content_pipeline.models import RawPost, ScrapeResult
+from content_pipeline.scraping.base import Provider, ScrapeError
+from content_pipeline.scraping.settings import ScrapeSettings
+from content_pipeline.scraping.source_text import read_source_text
+
+ARCHIVE_FILE_NAMES = ("tweets.js", "tweet.js")
+POST_DATA_NAMES = ("tweets", "tweet")  # the `<name>` in window.YTD.<name>.partN
+_ASSIGNMENT = re.compile(r"\s*window\.YTD\.([A-Za-z0-9_]+)\.part(\d+)\s*=\s*")
+_SNIFF_BYTES = 256
+
+
+class XArchiveImporter(Provider):
+    name = "x-archive"
+
+    def __init__(self, settings: ScrapeSettings | None = None) -> None:
+        del settings  # nothing to configure: the importer only reads the given file
+
+    def fetch(self, request: AccountRequest, *, now: datetime) -> ScrapeResult:
+        if request.source is None:
+            raise ScrapeError("the X archive importer needs a source file")
+        path = Path(request.source)
+        posts = parse_x_archive(read_source_text(path), label=path.name)
+        return ScrapeResult(
+            platform=request.platform,
+            username=request.username,
+            posts=tuple(posts),
+            provider=self.name,
+            fetched_at=now,
+        )
+
+
+def looks_like_x_archive(path: Path) -> bool:
+    """True for `tweets.js`, any `.js` file, or a file that starts like an archive data file."""
+    if path.name.lower() in ARCHIVE_FILE_NAMES or path.suffix.lower() == ".js":
+        return True
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(_SNIFF_BYTES)
+    except OSError:
+        return False
+    utf16 = head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
+    encoding = "utf-16" if utf16 else "utf-8-sig"
+    return head.decode(encoding, errors="ignore").lstrip().startswith("window.YTD.")
+
+
+def parse_x_archive(text: str, *, label: str = "tweets.js") -> list[RawPost]:
+    """The posts in an archive data file's text; ScrapeError if the file is not a usable archive."""
+    assignment = _ASSIGNMENT.match(text)
+    if assignment is None:
+        raise ScrapeError(
+            f"{label} is not an X archive posts file "
+            "(it should start with 'window.YTD.tweets.part0 = [')"
+        )
+    data_name = assignment.group(1)
+    if data_name not in POST_DATA_NAMES:
+        raise ScrapeError(
+            f"{label} holds the archive's {data_name!r} data, not posts (use tweets.js)"
+        )
+    body = text[assignment.end():].rstrip().removesuffix(";")
+    try:
+        items = json.loads(body)
+    except json.JSONDecodeError as exc:
+        line = text.count("\n", 0, assignment.end()) + exc.lineno
+        raise ScrapeError(f"{label} is malformed or truncated: {exc.msg} at line {line}") from None
+    if not isinstance(items, list):
+        raise ScrapeError(f"{label} is malformed: expected a list of posts after '='")
+    return [_raw_post(item, index, label) for index, item in enumerate(items)]
+
+
+def _raw_post(item: Any, index: int, label: str) -> RawPost:
+    post = item.get("tweet", item) if isinstance(item, dict) else None
+    if not isinstance(post, dict):
+        raise ScrapeError(f"{label} is malformed: item {index} is not a post object")
+    return RawPost(
+        id=_text_field(post.get("id_str", post.get("id"))),
+        text=_text_field(post.get("full_text", post.get("text"))),
+        created_at=_text_field(post.get("created_at")),
+        likes=post.get("favorite_count"),  # None when absent: Stage 2 counts it as missing
+        reposts=post.get("retweet_count"),
+        replies=0,  # the archive does not record replies to a post
+        views=None,
+    )
+
+
+def _text_field(value: Any) -> str:
+    # Ids may be JSON numbers in hand-made files; anything that is not text or a number is unusable.
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return ""
