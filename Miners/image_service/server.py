@@ -1,0 +1,62 @@
+"""The HTTP server: uvicorn on a socket we bind ourselves, with our own signal handling."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import socket
+from collections.abc import Generator
+
+import uvicorn
+from fastapi import FastAPI
+
+logger = logging.getLogger(__name__)
+
+GRACEFUL_SHUTDOWN_S = 2.0  # open requests get this long; the whole stop stays under pm2's 5 s
+
+
+def bind_socket(host: str, port: int) -> socket.socket:
+    """A listening TCP socket on `host:port`; `OSError` (e.g. address in use) is the caller's to report.
+
+    Bound here rather than by uvicorn so a taken port is one clear line and exit code, not a
+    `sys.exit` from inside uvicorn's startup.
+    """
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(128)
+        sock.set_inheritable(True)
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+class QueryServer(uvicorn.Server):
+    """uvicorn without its signal capture.
+
+    uvicorn re-raises SIGTERM/SIGINT after a graceful shutdown, so the process would end with
+    -15 instead of 0; the entry point installs its own handlers and calls `request_exit`.
+    """
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Generator[None, None, None]:
+        yield
+
+    def request_exit(self) -> None:
+        if self.should_exit:
+            self.force_exit = True  # a second signal: stop waiting for open connections
+        self.should_exit = True
+
+
+def make_server(app: FastAPI) -> QueryServer:
+    config = uvicorn.Config(
+        app,
+        log_config=None,  # keep the process's logging setup
+        access_log=False,  # one line per query would drown the operator's log
+        lifespan="off",
+        timeout_graceful_shutdown=int(GRACEFUL_SHUTDOWN_S),
+        server_header=False,
+    )
+    return QueryServer(config)

@@ -1,0 +1,29 @@
+"""The miner's live stage status, read through the tracker for the `/status` route."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+logger = logging.getLogger(__name__)
+
+
+class TrackerUnavailable(RuntimeError):
+    """The tracker module cannot be imported here, so there is no status to read."""
+
+
+def read_stage_status(source: str | None = None) -> dict[str, Any]:
+    """`get_tracker().read_status()`, optionally with `current` narrowed to one source (module)."""
+    try:
+        from miner_stage_tracker import get_tracker
+    except Exception as err:  # missing or broken tracker: the service still serves plans and images
+        raise TrackerUnavailable(f"stage tracker not available: {type(err).__name__}: {err}") from None
+    try:
+        status = dict(get_tracker().read_status())
+    except Exception as err:  # the tracker promises not to raise; if it does, answer 503, don't crash the route
+        logger.debug("Reading the stage status failed", exc_info=True)
+        raise TrackerUnavailable(f"stage status unreadable: {type(err).__name__}: {err}") from None
+    if source is not None:
+        current = status.get("current") or {}
+        status["current"] = {source: current.get(source, {})}
+    return status
