@@ -150,10 +150,12 @@ def parse_account(data: Mapping[str, Any]) -> AccountRequest:
         raise AccountFileError(_first_problem(exc)) from None
 
 
-def load_account_file(path: str | os.PathLike[str]) -> AccountRequest:
+def load_account_file(
+    path: str | os.PathLike[str], *, relative_to: str | os.PathLike[str] | None = None
+) -> AccountRequest:
     """Read and validate one AccountInfo file. The file is only read, never changed.
 
-    A relative `source` is taken relative to the file's own directory.
+    A relative `source` is taken relative to `relative_to`, else the file's own directory.
     """
     path = Path(path)
     try:
@@ -180,7 +182,7 @@ def load_account_file(path: str | os.PathLike[str]) -> AccountRequest:
         raise AccountFileError("account file must hold a JSON object")
     request = parse_account(data)
     if request.source is not None and not Path(request.source).is_absolute():
-        resolved = (path.parent / request.source).absolute()
+        resolved = (Path(relative_to or path.parent) / request.source).absolute()
         request = request.model_copy(update={"source": str(resolved)})
     return request
 
