@@ -15,7 +15,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from .atomic import write_atomically
+from atomic_files import write_bytes_atomic
 
 logger = logging.getLogger(__name__)
 
@@ -59,4 +59,4 @@ def load_render_state(path: Path) -> RenderState:
 
 
 def save_render_state(path: Path, state: RenderState) -> None:
-    write_atomically(path, state.model_dump_json(indent=1).encode())
+    write_bytes_atomic(path, state.model_dump_json(indent=1).encode())

@@ -7,7 +7,7 @@ import threading
 from datetime import datetime
 from pathlib import Path
 
-from .atomic import write_atomically
+from atomic_files import write_bytes_atomic
 from .names import AccountKey, check_name
 from .render_state import AccountRender, RenderState, load_render_state, save_render_state
 from .safe_paths import inside
@@ -37,7 +37,7 @@ class ImageStore:
         path = self.image_path(key, rec_id)
         path.parent.mkdir(parents=True, exist_ok=True)
         inside(self.root, key.platform, key.username)  # re-checked after mkdir: a symlinked dir is refused
-        write_atomically(path, png)
+        write_bytes_atomic(path, png)
 
     def read_image(self, key: AccountKey, rec_id: str) -> bytes | None:
         path = self.image_path(key, rec_id)

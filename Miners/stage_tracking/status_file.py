@@ -16,11 +16,12 @@ reader sees the old or the new file, never a mix. New events reach it from the j
 from __future__ import annotations
 
 import json
-import os
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from atomic_files import write_bytes_atomic
 
 FORMAT = "miner-stage-status"
 VERSION = 1
@@ -180,16 +181,6 @@ def decode_lines(lines: list[bytes], after_seq: int) -> list[dict[str, Any]]:
 
 
 def write_atomically(path: Path, data: bytes) -> None:
-    """Write a sibling temp file and rename it over `path`. No fsync: this is live state; the
-    history database keeps the durable copy."""
-    temp = path.with_name(f"{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
-    try:
-        with open(temp, "wb") as handle:
-            handle.write(data)
-        os.replace(temp, path)
-    except BaseException:
-        try:
-            os.unlink(temp)
-        except OSError:
-            pass
-        raise
+    """Replace `path` atomically. No fsync: this is live state rewritten every moment; the history
+    database keeps the durable copy."""
+    write_bytes_atomic(path, data, durable=False)

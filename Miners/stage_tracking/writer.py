@@ -214,7 +214,7 @@ class StatusWriter:
     def _remove_orphaned_temp_files(self) -> None:
         """Temp files of writers killed mid-write; under the lock, any older than a minute is one."""
         try:
-            for temp in self.path.parent.glob(f"{self.path.name}*.tmp"):
+            for temp in self.path.parent.glob(f".{self.path.name}*.tmp"):
                 if time.time() - temp.stat().st_mtime > 60:
                     temp.unlink()
         except OSError:

@@ -11,7 +11,7 @@ import pytest
 
 from content_pipeline.embedding import load_embedder
 from content_pipeline.export import ExportError, export_plan
-from content_pipeline.export.atomic import write_text_atomic
+from atomic_files import write_text_atomic
 from content_pipeline.export.calendar import fold
 from content_pipeline.generation import generate_plan
 from content_pipeline.plan import ContentPlan

@@ -62,11 +62,16 @@ def test_watch_refreshes_until_interrupted(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("MINER_")}
     proc = subprocess.Popen([*COMMAND, "--data-dir", str(tmp_path), "--watch"], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, env={**env, "COLUMNS": "200"})
-    seen = ""
-    while "badusername" not in seen:
-        line = proc.stdout.readline()
-        assert line, proc.stderr.read()
-        seen += line
-    proc.send_signal(signal.SIGINT)
-    _, err = proc.communicate(timeout=10)
-    assert proc.returncode == 0 and "Traceback" not in err
+    try:
+        seen = ""
+        while "badusername" not in seen:
+            line = proc.stdout.readline()
+            assert line, proc.stderr.read()
+            seen += line
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=10)
+        assert proc.returncode == 0 and "Traceback" not in err
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()

@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from content_pipeline.export.atomic import write_bytes_atomic, write_text_atomic
+from atomic_files import write_bytes_atomic, write_text_atomic
 from content_pipeline.export.calendar import render_csv, render_ics
 from content_pipeline.export.charts import heatmap_png, trend_png
 from content_pipeline.export.markdown import render_markdown

@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
-import tempfile
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, ValidationError
 
+from atomic_files import write_bytes_atomic
 from content_pipeline.account import account_dir
 from content_pipeline.models import RawPost, ScrapeResult
 from miner_paths import RAW_CACHE
@@ -110,21 +109,5 @@ class RawCache:
             source_stamp=source_stamp,
             posts=[post.to_json() for post in result.posts],
         )
-        _write_atomically(path, document.model_dump_json(indent=1).encode("utf-8"))
+        write_bytes_atomic(path, document.model_dump_json(indent=1).encode("utf-8"))
         return path
-
-
-def _write_atomically(path: Path, content: bytes) -> None:
-    # A unique temp file in the same directory, then os.replace: readers (and a crash at any
-    # moment) see either the old file or the new one, never a half-written one.
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as temp:
-            temp.write(content)
-            temp.flush()
-            os.fsync(temp.fileno())
-        os.replace(temp_name, path)
-    except BaseException:
-        Path(temp_name).unlink(missing_ok=True)
-        raise
