@@ -1,0 +1,97 @@
+"""Benchmark the miner: its own RSS (without the modules), stage-status query latency over the
+axon on loopback, and 100 concurrent status queries (all must succeed).
+
+    .venv/bin/python scripts/bench_miner.py [--queries 300] [--concurrent 100]
+
+Starts `neurons/miner.py --mock --no_sample` in a temporary data directory, queries it with the
+mock validator's wallet, stops it with SIGTERM. Targets: RSS <= 300 MB, p50 <= 20 ms.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+sys.dont_write_bytecode = True
+os.environ.setdefault("READ_ONLY", "1")
+
+import argparse  # noqa: E402
+import asyncio  # noqa: E402
+import signal  # noqa: E402
+import statistics  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO / "Miners"))
+sys.path.insert(0, str(REPO / "tests" / "miner"))
+
+import psutil  # noqa: E402
+from miner_harness import MinerRun  # noqa: E402
+from miner_neuron.miner_client import MinerClient, axon_info, mock_keys  # noqa: E402
+
+RSS_TARGET_MB = 300
+P50_TARGET_MS = 20
+
+
+async def measure(client: MinerClient, queries: int, concurrent: int) -> dict[str, float]:
+    for _ in range(10):  # warm-up: connections, first-call imports
+        await client.status(events_limit=20)
+    latencies = []
+    for _ in range(queries):
+        started = time.perf_counter()
+        answer = await client.status(events_limit=20)
+        latencies.append((time.perf_counter() - started) * 1000)
+        assert answer.dendrite.status_code == 200, answer.dendrite.status_message
+    latencies.sort()
+    started = time.perf_counter()
+    answers = await asyncio.gather(*(client.status(events_limit=20) for _ in range(concurrent)))
+    burst_s = time.perf_counter() - started
+    ok = sum(answer.dendrite.status_code == 200 for answer in answers)
+    return {"p50": statistics.median(latencies), "p99": latencies[int(len(latencies) * 0.99) - 1],
+            "max": latencies[-1], "concurrent_ok": ok, "concurrent_s": burst_s}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--queries", type=int, default=300)
+    parser.add_argument("--concurrent", type=int, default=100)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="bench-miner-") as tmp:
+        data = Path(tmp) / "data"
+        data.mkdir()
+        miner = MinerRun(data, Path(tmp) / "miner.log", "--no_sample", "--blacklist.burst", str(args.concurrent + 50),
+                         "--blacklist.requests_per_minute", "1000000")
+        miner.start()
+        try:
+            miner.wait_line("Stage monitoring activated", timeout=60)
+            miner.wait_line("Image generator and query handler ready", timeout=60)
+            keys = mock_keys(data)
+            client = MinerClient(keys.validator, axon_info(keys.miner_hotkey, keys.miner_coldkey, "127.0.0.1",
+                                                           miner.axon_port))
+            loop = asyncio.new_event_loop()
+            figures = loop.run_until_complete(measure(client, args.queries, args.concurrent))
+            loop.run_until_complete(client.close())
+            assert miner.process is not None
+            rss_mb = psutil.Process(miner.process.pid).memory_info().rss / 2**20
+            modules_mb = sum(child.memory_info().rss for child in miner.tree()) / 2**20
+            started = time.monotonic()
+            miner.process.send_signal(signal.SIGTERM)
+            code = miner.process.wait(timeout=15)
+            stop_s = time.monotonic() - started
+        finally:
+            miner.kill_all()
+    print(f"miner RSS (without modules): {rss_mb:.0f} MB (target <= {RSS_TARGET_MB}); modules: {modules_mb:.0f} MB")
+    print(f"stage-status query over the axon, {args.queries} sequential: p50 {figures['p50']:.1f} ms "
+          f"(target <= {P50_TARGET_MS}), p99 {figures['p99']:.1f} ms, max {figures['max']:.1f} ms")
+    print(f"{args.concurrent} concurrent status queries: {figures['concurrent_ok']:.0f}/{args.concurrent} OK "
+          f"in {figures['concurrent_s']:.2f} s")
+    print(f"SIGTERM: exit code {code} after {stop_s:.2f} s")
+    good = (rss_mb <= RSS_TARGET_MB and figures["p50"] <= P50_TARGET_MS
+            and figures["concurrent_ok"] == args.concurrent and code == 0)
+    return 0 if good else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,140 @@
+"""Run the real miner (`neurons/miner.py --mock`) as a subprocess and watch its output.
+
+Output goes to a log file (never an unread pipe); tests wait for lines or conditions with
+deadlines. ANSI colour codes (bt.logging emits them even into files) are stripped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import psutil
+
+REPO = Path(__file__).resolve().parents[2]
+MINER = REPO / "neurons" / "miner.py"
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+T = TypeVar("T")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_for(condition: Callable[[], T], *, timeout: float, what: str, interval: float = 0.1) -> T:
+    deadline = time.monotonic() + timeout
+    while True:
+        result = condition()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(interval)
+
+
+class MinerRun:
+    def __init__(self, data_dir: Path, log_path: Path, *extra: str, env: dict[str, str] | None = None) -> None:
+        self.data_dir = data_dir
+        self.log_path = log_path
+        self.axon_port = free_port()
+        self.module2_port = free_port()
+        self.extra = extra
+        self.env = env or {}
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> MinerRun:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("MINER_", "BT_", "X_API", "X_BEARER"))}
+        env.update({"PYTHONDONTWRITEBYTECODE": "1", "PYTHONUNBUFFERED": "1", "HOME": str(self.data_dir / "home"),
+                    **self.env})
+        argv = [sys.executable, str(MINER), "--mock", "--netuid", "7", "--data-dir", str(self.data_dir),
+                "--axon.port", str(self.axon_port), "--module2.port", str(self.module2_port),
+                "--stages.poll_interval", "0.2", *self.extra]
+        with self.log_path.open("ab") as log:
+            self.process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                            cwd=self.data_dir, env=env)
+        return self
+
+    def log(self) -> str:
+        return ANSI.sub("", self.log_path.read_text(encoding="utf-8", errors="replace"))
+
+    def lines(self) -> list[str]:
+        return self.log().splitlines()
+
+    def wait_line(self, pattern: str, *, timeout: float = 60.0, after: int = 0) -> int:
+        """The index of the first line (from `after`) matching `pattern`; fails on timeout or exit."""
+        regex = re.compile(pattern)
+
+        def found() -> int | None:
+            lines = self.lines()
+            for index in range(after, len(lines)):
+                if regex.search(lines[index]):
+                    return index + 1  # +1 so that line 0 is truthy
+            if self.process is not None and self.process.poll() is not None:
+                raise AssertionError(f"miner exited ({self.process.returncode}) before {pattern!r}:\n{self.log()[-4000:]}")
+            return None
+
+        try:
+            return wait_for(found, timeout=timeout, what=f"a line matching {pattern!r}") - 1
+        except AssertionError as err:
+            raise AssertionError(f"{err}\n--- miner log (tail) ---\n{self.log()[-4000:]}") from None
+
+    def tree(self) -> list[psutil.Process]:
+        assert self.process is not None
+        try:
+            return psutil.Process(self.process.pid).children(recursive=True)
+        except psutil.NoSuchProcess:
+            return []
+
+    def module_pid(self, script_part: str) -> int:
+        def find() -> int | None:
+            for child in self.tree():
+                try:
+                    if any(script_part in part for part in child.cmdline()):
+                        return child.pid
+                except psutil.Error:
+                    continue
+            return None
+
+        return wait_for(find, timeout=20, what=f"a child running {script_part}")
+
+    def send(self, signum: int) -> None:
+        assert self.process is not None
+        self.process.send_signal(signum)
+
+    def stop(self, timeout: float = 10.0) -> int:
+        assert self.process is not None
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+        return self.process.wait(timeout=timeout)
+
+    def kill_all(self) -> None:
+        """Test clean-up: the miner and anything it left behind."""
+        if self.process is None:
+            return
+        leftovers = self.tree()
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(timeout=10)
+        for child in leftovers:
+            try:
+                child.kill()
+            except psutil.Error:
+                pass
+
+
+_LOOP = asyncio.new_event_loop()  # one loop for every call: a dendrite's HTTP session belongs to its loop
+
+
+def run(coroutine: Any) -> Any:
+    return _LOOP.run_until_complete(coroutine)
