@@ -188,7 +188,10 @@ class StatusWriter:
             self._compact_locked()
             base, last, self._appended_inode = journal_file.append(self.journal_path, encode)
         if last - base >= COMPACT_EVERY:
-            self._compact_locked()
+            try:
+                self._compact_locked()
+            except Exception as exc:  # the events are written: a failed fold must not re-queue them
+                self._once("compact", f"stage tracker: compaction failed ({exc!r}); will retry")
 
     def _compact_locked(self) -> StatusDocument:
         """Fold the journal into the status file and start an empty journal. Returns the document."""

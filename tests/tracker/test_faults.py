@@ -156,3 +156,22 @@ def test_a_corrupt_history_database_is_kept_aside_and_stage_calls_go_on(status_p
     tracker.close()
     assert [e["message"] for e in tracker.history.events()] == ["one"]
     assert len(list(status_path.parent.glob("stage_history.sqlite3.corrupt-*"))) == 1
+
+
+def test_a_failing_fold_does_not_queue_written_events_again(status_path: Path, monkeypatch) -> None:
+    from stage_tracking import status_file, writer
+
+    tracker = MinerStageTracker(status_path, source="module1")
+    tracker.stage_start(0, "before the disk filled up")
+    monkeypatch.setattr(writer, "COMPACT_EVERY", 1)  # every append folds at once
+
+    def disk_full(path: Path, data: bytes) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(status_file, "write_atomically", disk_full)
+    for i in range(5):
+        tracker.stage_start(1, f"while folding fails {i}")
+    monkeypatch.undo()
+    assert tracker.stats()["pending"] == 0
+    messages = [e["message"] for e in tracker.read_events()]
+    assert messages == ["before the disk filled up"] + [f"while folding fails {i}" for i in range(5)]
