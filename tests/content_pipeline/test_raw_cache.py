@@ -94,7 +94,7 @@ def test_a_damaged_cache_is_a_miss_not_an_error(
     run(live, tmp_path)
     path = tmp_path / "raw_cache" / "twitter" / "nasa.json"
     path.write_bytes(damage)
-    with caplog.at_level(logging.WARNING, logger="content_pipeline.scraping"):
+    with caplog.at_level(logging.WARNING, logger="content_pipeline.scraping.cache"):
         result = run(live, tmp_path)
     assert not result.from_cache and len(result.posts) == 12
     assert "Ignoring unreadable raw cache" in caplog.text
@@ -118,7 +118,7 @@ def test_an_unwritable_cache_does_not_fail_the_scrape(
     live: FakeXApi, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     (tmp_path / "raw_cache").write_text("a file where the cache directory should be")
-    with caplog.at_level(logging.WARNING, logger="content_pipeline.scraping"):
+    with caplog.at_level(logging.WARNING, logger="content_pipeline.scraping.stage"):
         result = run(live, tmp_path)
     assert len(result.posts) == 12
     assert "Could not write the raw cache for nasa" in caplog.text
