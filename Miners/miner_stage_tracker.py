@@ -85,9 +85,11 @@ class MinerStageTracker:
             Path(history_file) if history_file else self.status_file.with_name(miner_paths.HISTORY_FILE_NAME)
         )
         self._writer = StatusWriter(
-            self.status_file, ring_size=ring_size, lock_timeout=lock_timeout, on_compacted=self._sync_quietly
+            self.status_file, ring_size=ring_size, lock_timeout=lock_timeout, on_compacted=self._sync_quietly,
+            history_marker=self.history.marker_path,
         )
         self.history_errors = 0
+        self._marked: tuple[str, int] | None = None
 
     # -- writing ------------------------------------------------------------------------------
 
@@ -200,13 +202,18 @@ class MinerStageTracker:
         view = self.view()
         if view.document is None:
             return 0
-        known = self.history.last_seq(view.document.log_id)
-        if view.last_seq <= known:
-            return 0
-        if known and view.first_seq() > known + 1:
-            log.debug("stage history: %d events left the ring before they were stored",
-                      view.first_seq() - known - 1)
-        return self.history.add(view.document.log_id, view.events_after(known))
+        log_id = view.document.log_id
+        known = self.history.last_seq(log_id)
+        added = 0
+        if view.last_seq > known:
+            if known and view.first_seq() > known + 1:
+                log.debug("stage history: %d events left the ring before they were stored",
+                          view.first_seq() - known - 1)
+            added = self.history.add(log_id, view.events_after(known))
+        if (log_id, view.last_seq) != self._marked:
+            self.history.mark_synced(log_id, view.last_seq)
+            self._marked = (log_id, view.last_seq)
+        return added
 
     def _sync_quietly(self) -> None:
         try:

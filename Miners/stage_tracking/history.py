@@ -16,6 +16,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterable
 
+from atomic_files import write_bytes_atomic
+
 log = logging.getLogger("miner_stage_tracker")
 
 _SCHEMA = """
@@ -75,6 +77,16 @@ class StageHistory:
             except OSError:
                 pass
         log.debug("stage history %s unreadable (%s); kept it as %s", self.path, reason, aside.name)
+
+    @property
+    def marker_path(self) -> Path:
+        """A small file saying how far the history has the status log; compaction reads it so the
+        status file's ring never drops events the history does not have yet."""
+        return self.path.with_name(self.path.name + ".synced")
+
+    def mark_synced(self, log_id: str, seq: int) -> None:
+        record = json.dumps({"log_id": log_id, "seq": seq}).encode()
+        write_bytes_atomic(self.marker_path, record, durable=False)
 
     def last_seq(self, log_id: str) -> int:
         with _closing(self._connect()) as db:
@@ -175,3 +187,14 @@ def _event(row: tuple[Any, ...]) -> dict[str, Any]:
     if event["details"] is not None:
         event["details"] = json.loads(event["details"])
     return event
+
+
+def synced_seq(marker: Path, log_id: str) -> int:
+    """How far the history has log `log_id` (0 when unknown): cheap, for the compaction path."""
+    try:
+        record = json.loads(marker.read_bytes())
+    except (OSError, ValueError):
+        return 0
+    if isinstance(record, dict) and record.get("log_id") == log_id and isinstance(record.get("seq"), int):
+        return record["seq"]
+    return 0

@@ -27,6 +27,7 @@ from . import journal as journal_file
 from . import status_file
 from .compaction import fold
 from .events import encode_event
+from .history import synced_seq
 from .journal import CorruptJournal, Journal
 from .status_file import CorruptStatusFile, StatusDocument
 
@@ -40,6 +41,7 @@ HOUSEKEEPING_INTERVAL_S = 0.1
 HISTORY_INTERVAL_S = 1.0
 STALL_WINDOW_S = 0.5  # after a lock timeout, calls queue without waiting for this long
 MAX_CORRUPT_COPIES = 20
+MAX_RING_BACKLOG = 20_000  # the ring keeps events the history lacks, up to this many
 
 
 class StatusWriter:
@@ -50,10 +52,12 @@ class StatusWriter:
         ring_size: int = 1000,
         lock_timeout: float = LOCK_TIMEOUT_S,
         on_compacted: Callable[[], None] | None = None,  # called from housekeeping, at most 1/s
+        history_marker: Path | None = None,
     ) -> None:
         self.path = path
         self.journal_path = journal_file.journal_path(path)
         self.ring_size = ring_size
+        self.history_marker = history_marker
         self.lock_timeout = lock_timeout
         self._on_compacted = on_compacted
         self._lock = FileLock(f"{path}.lock", timeout=lock_timeout, poll_interval=0.0005, thread_local=False)
@@ -205,7 +209,7 @@ class StatusWriter:
                 last_seq=journal.base_seq if journal else 0,
             )
         if journal is not None:
-            fold(document, journal, self.ring_size)
+            fold(document, journal, self._ring_for(document.log_id, journal.last_seq))
         document.header["updated_at"] = time.time()
         status_file.write_atomically(self.path, document.to_bytes())
         status_file.write_atomically(
@@ -222,6 +226,14 @@ class StatusWriter:
                     temp.unlink()
         except OSError:
             pass
+
+    def _ring_for(self, log_id: str, last_seq: int) -> int:
+        """The ring keeps at least `ring_size` events, and every event the history lacks yet
+        (bounded), so a burst faster than the history sync loses nothing."""
+        if self.history_marker is None:
+            return self.ring_size
+        unsynced = last_seq - synced_seq(self.history_marker, log_id)
+        return max(self.ring_size, min(MAX_RING_BACKLOG, unsynced))
 
     def _read_status_or_heal(self) -> StatusDocument | None:
         try:

@@ -212,3 +212,16 @@ def test_the_shim_falls_back_to_no_ops_without_the_tracker() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "ok"
+
+
+def test_a_burst_faster_than_the_history_sync_still_reaches_the_history(status_path: Path) -> None:
+    tracker = MinerStageTracker(status_path, source="t", ring_size=100)
+    for i in range(600):  # well within one history sync interval, six times the ring
+        tracker.stage_start(i % 8, f"burst {i}")
+    document = json.loads(status_path.read_bytes())
+    assert len(document["events"]) > 100, "the ring keeps what the history has not stored yet"
+    tracker.close()
+    assert [e["message"] for e in tracker.history.events(limit=1000)] == [f"burst {i}" for i in range(600)]
+    tracker.stage_start(0, "after the sync")
+    tracker.compact()
+    assert len(json.loads(status_path.read_bytes())["events"]) == 100, "synced events leave the ring again"
