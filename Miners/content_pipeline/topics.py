@@ -33,6 +33,10 @@ SEED = 20240601
 MIN_K, MAX_K = 2, 12
 MIN_POSTS_PER_CLUSTER = 8  # k is at most n / 8, so a topic can have real support
 SILHOUETTE_SAMPLE = 3000  # silhouette is O(n^2): sample beyond this many posts
+# KMeans restarts: 10 on small accounts; on large ones each restart costs seconds. On the
+# benchmark's 10,000 posts the best of 3 scored silhouette 0.322 (k=8) against 0.328 (k=12) for
+# the best of 10, in 5.5 s instead of 15.8 s.
+RESTARTS_SMALL, RESTARTS_LARGE, LARGE_ACCOUNT = 10, 3, 3000
 KEYWORDS = 6
 CANDIDATES = 15  # c-TF-IDF candidates re-ordered by meaning
 _NOISE = re.compile(r"https?://\S+|www\.\S+|[@#]\w+")  # hashtags are suggested separately
@@ -68,7 +72,8 @@ def _choose_k(embeddings: np.ndarray) -> tuple[int, np.ndarray, float | None]:
         return 1, np.zeros(n, dtype=int), None
     best: tuple[float, int, np.ndarray] | None = None
     for k in range(MIN_K, top + 1):
-        labels = KMeans(n_clusters=k, n_init=10, random_state=SEED).fit_predict(embeddings)
+        restarts = RESTARTS_SMALL if n <= LARGE_ACCOUNT else RESTARTS_LARGE
+        labels = KMeans(n_clusters=k, n_init=restarts, random_state=SEED).fit_predict(embeddings)
         if len(set(labels)) < 2:
             continue
         score = float(
