@@ -34,10 +34,12 @@ def run_direct(data_dir: Path, *args: str, env: dict[str, str] | None = None) ->
 
 
 def start_watchdog(data_dir: Path, *args: str, env: dict[str, str] | None = None,
-                   log: Path | None = None) -> subprocess.Popen[bytes]:
+                   log: Path | None = None, poll: str | None = "0.2") -> subprocess.Popen[bytes]:
+    """Module 1 in watchdog mode; `poll=None` keeps its default inbox poll (1 s)."""
     out = open(log or data_dir.parent / "module1.log", "wb")  # a file, never an unread pipe
+    polling = ["--poll-seconds", poll] if poll else []
     return subprocess.Popen(
-        [sys.executable, str(MAIN), "--data-dir", str(data_dir), "--poll-seconds", "0.2", *args],
+        [sys.executable, str(MAIN), "--data-dir", str(data_dir), *polling, *args],
         stdout=out, stderr=subprocess.STDOUT, env=env or module1_env(),
     )
 

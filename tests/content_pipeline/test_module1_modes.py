@@ -114,7 +114,7 @@ def test_watchdog_processes_files_oldest_first_and_sorts_good_from_bad(tmp_path:
 
 def test_watchdog_picks_up_a_dropped_file_within_two_seconds_and_stops_on_sigterm(tmp_path: Path) -> None:
     data = tmp_path / "data"
-    proc = start_watchdog(data, "--wait-seconds", "1")
+    proc = start_watchdog(data, "--wait-seconds", "1", poll=None)  # the default poll, as the miner runs it
     try:
         wait_for(lambda: any("No accounts found - waiting 1 seconds" in e["message"] for e in module1_events(data)),
                  what="the waiting line")

@@ -11,15 +11,12 @@ from __future__ import annotations
 import csv
 import io
 import json
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from content_pipeline.account import AccountRequest
-from content_pipeline.models import RawPost, ScrapeResult
-from content_pipeline.scraping.base import Provider, ScrapeError
-from content_pipeline.scraping.settings import ScrapeSettings
-from content_pipeline.scraping.source_text import read_source_text
+from content_pipeline.models import RawPost
+from content_pipeline.scraping.base import ScrapeError
+from content_pipeline.scraping.file_importer import FileImporter
 
 REQUIRED_FIELDS = ("id", "text", "created_at", "likes", "reposts", "replies")
 OPTIONAL_FIELDS = ("views",)
@@ -27,28 +24,14 @@ JSON_SUFFIXES = (".jsonl", ".ndjson", ".json")
 CSV_SUFFIXES = (".csv",)
 
 
-class TabularImporter(Provider):
+class TabularImporter(FileImporter):
     name = "tabular"
+    label = "tabular"
 
-    def __init__(self, settings: ScrapeSettings | None = None) -> None:
-        del settings  # nothing to configure: the importer only reads the given file
-
-    def fetch(self, request: AccountRequest, *, now: datetime) -> ScrapeResult:
-        if request.source is None:
-            raise ScrapeError("the tabular importer needs a source file")
-        path = Path(request.source)
-        text = read_source_text(path)
+    def parse(self, text: str, path: Path) -> list[RawPost]:
         if path.suffix.lower() in CSV_SUFFIXES:
-            posts = parse_csv(text, label=path.name)
-        else:
-            posts = parse_json_records(text, label=path.name)
-        return ScrapeResult(
-            platform=request.platform,
-            username=request.username,
-            posts=tuple(posts),
-            provider=self.name,
-            fetched_at=now,
-        )
+            return parse_csv(text, label=path.name)
+        return parse_json_records(text, label=path.name)
 
 
 def looks_like_tabular(path: Path) -> bool:

@@ -15,15 +15,12 @@ from __future__ import annotations
 import codecs
 import json
 import re
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from content_pipeline.account import AccountRequest
-from content_pipeline.models import RawPost, ScrapeResult
-from content_pipeline.scraping.base import Provider, ScrapeError
-from content_pipeline.scraping.settings import ScrapeSettings
-from content_pipeline.scraping.source_text import read_source_text
+from content_pipeline.models import RawPost
+from content_pipeline.scraping.base import ScrapeError
+from content_pipeline.scraping.file_importer import FileImporter
 
 ARCHIVE_FILE_NAMES = ("tweets.js", "tweet.js")
 POST_DATA_NAMES = ("tweets", "tweet")  # the `<name>` in window.YTD.<name>.partN
@@ -31,24 +28,12 @@ _ASSIGNMENT = re.compile(r"\s*window\.YTD\.([A-Za-z0-9_]+)\.part(\d+)\s*=\s*")
 _SNIFF_BYTES = 256
 
 
-class XArchiveImporter(Provider):
+class XArchiveImporter(FileImporter):
     name = "x-archive"
+    label = "X archive"
 
-    def __init__(self, settings: ScrapeSettings | None = None) -> None:
-        del settings  # nothing to configure: the importer only reads the given file
-
-    def fetch(self, request: AccountRequest, *, now: datetime) -> ScrapeResult:
-        if request.source is None:
-            raise ScrapeError("the X archive importer needs a source file")
-        path = Path(request.source)
-        posts = parse_x_archive(read_source_text(path), label=path.name)
-        return ScrapeResult(
-            platform=request.platform,
-            username=request.username,
-            posts=tuple(posts),
-            provider=self.name,
-            fetched_at=now,
-        )
+    def parse(self, text: str, path: Path) -> list[RawPost]:
+        return parse_x_archive(text, label=path.name)
 
 
 def looks_like_x_archive(path: Path) -> bool:
