@@ -16,7 +16,7 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 from .status_file import SEQ_PREFIX, line_seq
 
@@ -117,3 +117,24 @@ def append(path: Path, encode: Callable[[int], bytes]) -> tuple[int, int, int]:
         return base_seq, line_seq(data[data.rfind(b"\n", 0, len(data) - 1) + 1 :]), stat.st_ino
     finally:
         os.close(fd)
+
+
+def salvage(data: bytes) -> Journal | None:
+    """The parseable events of a damaged journal, numbered as they were."""
+    events = []
+    header: dict[str, Any] = {}
+    for line in data.split(b"\n"):
+        try:
+            record = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(record, dict) and isinstance(record.get("seq"), int):
+            events.append((record["seq"], line))
+        elif isinstance(record, dict) and "journal" in record:
+            header = record
+    if not events and not header:
+        return None
+    events.sort()
+    base = header.get("base_seq") if isinstance(header.get("base_seq"), int) else events[0][0] - 1
+    log_id = header.get("log_id") if isinstance(header.get("log_id"), str) else ""  # "": unknown
+    return Journal(log_id, base, [line for _, line in events])

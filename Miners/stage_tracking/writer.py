@@ -11,7 +11,6 @@ once at debug level.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import threading
@@ -251,7 +250,7 @@ class StatusWriter:
             self._move_aside(self.journal_path, "a directory is in the way")
             return None
         except (CorruptJournal, ValueError) as exc:
-            salvaged = _salvage(self.journal_path.read_bytes())
+            salvaged = journal_file.salvage(self.journal_path.read_bytes())
             self._move_aside(self.journal_path, f"{exc}; salvaged {len(salvaged.lines) if salvaged else 0} events")
             return salvaged
 
@@ -325,24 +324,3 @@ class StatusWriter:
             return time.time() - os.stat(self.path).st_mtime >= COMPACT_AGE_S
         except OSError:
             return True
-
-
-def _salvage(data: bytes) -> Journal | None:
-    """The parseable events of a damaged journal, numbered as they were."""
-    events = []
-    header: dict[str, Any] = {}
-    for line in data.split(b"\n"):
-        try:
-            record = json.loads(line)
-        except ValueError:
-            continue
-        if isinstance(record, dict) and isinstance(record.get("seq"), int):
-            events.append((record["seq"], line))
-        elif isinstance(record, dict) and "journal" in record:
-            header = record
-    if not events and not header:
-        return None
-    events.sort()
-    base = header.get("base_seq") if isinstance(header.get("base_seq"), int) else events[0][0] - 1
-    log_id = header.get("log_id") if isinstance(header.get("log_id"), str) else ""  # "": unknown
-    return Journal(log_id, base, [line for _, line in events])
