@@ -61,7 +61,7 @@ class Cursor:
 class ReadBatch:
     events: list[dict[str, Any]]
     cursor: Cursor
-    missed: int  # events after the old cursor that are no longer in the ring
+    missed: int  # events after the old cursor in neither the ring nor the history
     log_changed: bool  # the status file was recreated since the old cursor
 
 
@@ -190,10 +190,22 @@ class MinerStageTracker:
         if view.log_id != cursor.log_id:
             log_changed = cursor.log_id is not None
             after = 0
-        missed = max(0, view.first_seq() - (after + 1))
-        events = view.events_after(after)
+        first = view.first_seq()
+        gap = max(0, first - (after + 1))
+        # Events that left the ring before this reader saw them: the ring lets an event go only
+        # once the history has it, so they are read back from there; what it lacks too is missed.
+        recovered = self._from_history(view.log_id, after, first) if gap else []
+        events = recovered + view.events_after(after)
         # Everything up to last_seq is now either in `events` or counted in `missed`.
-        return ReadBatch(events, Cursor(view.log_id, max(after, view.last_seq)), missed, log_changed)
+        return ReadBatch(events, Cursor(view.log_id, max(after, view.last_seq)), gap - len(recovered), log_changed)
+
+    def _from_history(self, log_id: str | None, after_seq: int, before_seq: int) -> list[dict[str, Any]]:
+        try:
+            return self.history.events_between(log_id or "", after_seq, before_seq)
+        except Exception as exc:
+            self.history_errors += 1
+            log.debug("stage history: cannot read events %d-%d back: %r", after_seq + 1, before_seq - 1, exc)
+            return []
 
     # -- history ------------------------------------------------------------------------------
 

@@ -136,6 +136,17 @@ class StageHistory:
             rows = cursor.fetchall()
         return [_event(row) for row in reversed(rows)]
 
+    def events_between(self, log_id: str, after_seq: int, before_seq: int) -> list[dict[str, Any]]:
+        """Events of status log `log_id` with after_seq < seq < before_seq, in seq order: what a
+        reader finds missing from the status file's ring."""
+        with _closing(self._connect()) as db:
+            rows = db.execute(
+                f"SELECT {', '.join(_COLUMNS)} FROM stage_events WHERE log_id = ? AND seq > ? AND seq < ? "
+                "ORDER BY seq",
+                (log_id, after_seq, before_seq),
+            ).fetchall()
+        return [_event(row) for row in rows]
+
     def durations(self, stage_number: int | None = None) -> dict[str, dict[str, float]]:
         """Per stage name: count, mean and max seconds of completed stages."""
         query = (

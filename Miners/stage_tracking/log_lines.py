@@ -38,7 +38,7 @@ def missed_line(count: int) -> tuple[str, str]:
     return (
         WARNING,
         f"⚠️  Stage tracking: {count} stage {noun} not logged (they left the status file's "
-        "ring before the reporter read them; the stage history has them)",
+        "ring before the reporter read them, and the stage history does not have them)",
     )
 
 

@@ -74,22 +74,43 @@ def test_the_reporter_starts_at_the_current_end(status_path: Path, collected: Co
     assert collected.texts() == ["✅ Stage 1 Complete - Data Scraping for alice - fresh"]
 
 
-def test_events_lost_to_ring_overflow_are_reported_in_one_warning_with_the_count(
-    status_path: Path, collected: Collected
-) -> None:
+def _overflow_the_ring(status_path: Path) -> MinerStageTracker:
+    """50 events after the reporter's cursor, of which the ring (20) keeps only the last 20."""
     writer = MinerStageTracker(status_path, source="module1", ring_size=20)
-    writer.stage_start(0, "seen")
-    reporter = MinerStageReporter(MinerStageTracker(status_path, ring_size=20), collected)
     for i in range(50):
         writer.stage_start(1, f"burst {i}")
     writer.sync_history()  # the history has them all, so the ring may let them go
     writer.compact()  # folds the journal into the ring, which keeps only the last 20
+    return writer
+
+
+def test_events_that_left_the_ring_are_read_back_from_the_history_in_order(
+    status_path: Path, collected: Collected
+) -> None:
+    MinerStageTracker(status_path, source="module1").stage_start(0, "seen")
+    reporter = MinerStageReporter(MinerStageTracker(status_path, ring_size=20), collected)
+    writer = _overflow_the_ring(status_path)
+    assert len(writer.read_events()) == 20, "the ring kept only the last 20"
+    reporter.poll_once()
+    assert collected.lines == [("info", f"⚙️  Stage 1 - Data Scraping: burst {i}") for i in range(50)]
+    assert reporter.missed == 0
+    assert reporter.poll_once() == 0, "nothing is logged twice"
+
+
+def test_events_in_neither_ring_nor_history_are_reported_in_one_warning_with_the_count(
+    status_path: Path, collected: Collected
+) -> None:
+    MinerStageTracker(status_path, source="module1").stage_start(0, "seen")
+    reporter = MinerStageReporter(MinerStageTracker(status_path, ring_size=20), collected)
+    writer = _overflow_the_ring(status_path)
+    writer.history.path.unlink()  # someone deleted the history after it had stored the burst
     reporter.poll_once()
     warnings = [text for level, text in collected.lines if level == "warning"]
     assert len(warnings) == 1 and "30 stage transitions were not logged" in warnings[0]
     infos = [text for level, text in collected.lines if level == "info"]
     assert infos == [f"⚙️  Stage 1 - Data Scraping: burst {i}" for i in range(30, 50)]
     assert collected.lines[0][0] == "warning", "the warning comes before the lines that follow the gap"
+    assert reporter.missed == 30
 
 
 def test_stop_monitoring_logs_what_arrived_since_the_last_poll(status_path: Path, collected: Collected) -> None:
