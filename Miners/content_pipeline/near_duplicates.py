@@ -18,6 +18,8 @@ import math
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 
+import numpy as np
+
 SHINGLE_SIZE = 4
 JACCARD_THRESHOLD = 0.85
 
@@ -38,7 +40,10 @@ class NearDuplicateIndex:
     """The kept posts' texts; `is_near_duplicate` asks about a new one, `add` keeps it.
 
     `corpus` (the comparable texts that will be asked about) fixes the shingle order, rarest
-    first; shingles it did not contain are appended to the order, which keeps it one total order.
+    first, and each shingle is numbered by its place in that order; shingles it did not contain
+    are numbered after it, which keeps one total order. Candidates are verified together with
+    numpy: templated accounts (the same sentence with a changing number, say) give each post
+    hundreds of candidates just under the threshold, too many to intersect one by one in Python.
     """
 
     def __init__(self, corpus: Iterable[str], *, threshold: float = JACCARD_THRESHOLD) -> None:
@@ -49,46 +54,72 @@ class NearDuplicateIndex:
         ordered = sorted(frequency.items(), key=lambda item: (item[1], item[0]))
         self._rank = {shingle: rank for rank, (shingle, _) in enumerate(ordered)}
         self._exact: set[str] = set()
-        self._kept: list[frozenset[str]] = []
-        self._by_prefix_shingle: dict[str, list[int]] = defaultdict(list)
+        self._kept: list[np.ndarray] = []  # each kept text's shingle numbers, ascending
+        self._sizes = np.zeros(64, dtype=np.int64)  # len(self._kept[i]), grown by doubling
+        self._by_prefix_shingle: dict[int, list[int]] = defaultdict(list)
+        self._probe_marks = np.zeros(len(self._rank) + 1, dtype=bool)
+        self._last: tuple[str, np.ndarray] = ("", np.zeros(0, dtype=np.int64))
+        self.verified = 0  # candidate pairs whose overlap was counted (for tests of the filters)
 
     def is_near_duplicate(self, comparable: str) -> bool:
         if not comparable:
             return False
         if comparable in self._exact:
             return True
-        probe = shingles(comparable)
+        probe = self._numbers(comparable)
         size = len(probe)
-        checked: set[int] = set()
-        for shingle in self._prefix(probe):
-            for kept_index in self._by_prefix_shingle.get(shingle, ()):
-                if kept_index in checked:
-                    continue
-                checked.add(kept_index)
-                kept = self._kept[kept_index]
-                # Size filter: J <= min/max of the sizes, so very different sizes cannot match.
-                if min(size, len(kept)) < self._threshold * max(size, len(kept)):
-                    continue
-                common = len(probe & kept)
-                if common >= self._threshold * (size + len(kept) - common):
-                    return True
-        return False
+        lists = [self._by_prefix_shingle[s] for s in self._prefix(probe) if s in self._by_prefix_shingle]
+        if not lists:
+            return False
+        candidates = np.fromiter(set().union(*lists), dtype=np.int64)
+        sizes = self._sizes[candidates]
+        # Size filter: J <= min/max of the sizes, so very different sizes cannot match.
+        close = np.minimum(sizes, size) >= self._threshold * np.maximum(sizes, size)
+        candidates, sizes = candidates[close], sizes[close]
+        if not len(candidates):
+            return False
+        self.verified += len(candidates)
+        # Count each candidate's shingles that the probe has: mark the probe's, look theirs up.
+        theirs = np.concatenate([self._kept[i] for i in candidates.tolist()])
+        self._probe_marks[probe] = True
+        hits = self._probe_marks[theirs]
+        self._probe_marks[probe] = False
+        starts = np.concatenate(([0], np.cumsum(sizes)[:-1]))
+        common = np.add.reduceat(hits, starts, dtype=np.int64)
+        return bool(np.any(common >= self._threshold * (size + sizes - common)))
 
     def add(self, comparable: str) -> None:
         if not comparable or comparable in self._exact:
             return
         self._exact.add(comparable)
-        kept = shingles(comparable)
+        kept = self._numbers(comparable)
+        index = len(self._kept)
         self._kept.append(kept)
+        if index == len(self._sizes):
+            self._sizes = np.concatenate((self._sizes, np.zeros_like(self._sizes)))
+        self._sizes[index] = len(kept)
         for shingle in self._prefix(kept):
-            self._by_prefix_shingle[shingle].append(len(self._kept) - 1)
+            self._by_prefix_shingle[shingle].append(index)
 
-    def _prefix(self, shingle_set: frozenset[str]) -> list[str]:
+    def _numbers(self, comparable: str) -> np.ndarray:
+        """The text's shingles as their numbers in the global order, ascending. The last answer is
+        kept: `add` usually follows `is_near_duplicate` with the same text."""
+        if self._last[0] == comparable:
+            return self._last[1]
         rank = self._rank
-        for shingle in shingle_set:
-            if shingle not in rank:
-                rank[shingle] = len(rank)
-        ordered = sorted(shingle_set, key=rank.__getitem__)
+        numbers = []
+        for shingle in shingles(comparable):
+            number = rank.get(shingle)
+            if number is None:
+                number = rank[shingle] = len(rank)
+            numbers.append(number)
+        if len(rank) >= len(self._probe_marks):
+            self._probe_marks = np.zeros(2 * len(rank), dtype=bool)
+        result = np.sort(np.array(numbers, dtype=np.int64))
+        self._last = (comparable, result)
+        return result
+
+    def _prefix(self, numbers: np.ndarray) -> list[int]:
         # The epsilon stops a float product a hair above a whole number from rounding up past it.
-        needed = math.ceil(self._threshold * len(ordered) - 1e-9)
-        return ordered[: len(ordered) - needed + 1]
+        needed = math.ceil(self._threshold * len(numbers) - 1e-9)
+        return numbers[: len(numbers) - needed + 1].tolist()
