@@ -11,6 +11,7 @@ account now and exits 0 on success, non-zero with a one-line reason on failure.
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING
 
 sys.dont_write_bytecode = True  # nothing is written into the source tree, not even __pycache__
 
@@ -29,11 +30,10 @@ import threading
 from filelock import FileLock, Timeout
 
 import miner_paths
-from content_pipeline.inbox import AccountInbox
-from content_pipeline.modes import InboxWatcher, WatchSettings, install_shutdown_handlers, run_direct
-from content_pipeline.pipeline import AccountPipeline, PipelineSettings
-from content_pipeline.scraping import ScrapeSettings
 from stage_calls import set_source
+
+if TYPE_CHECKING:
+    from content_pipeline.pipeline import AccountPipeline
 
 logger = logging.getLogger("module1")
 
@@ -70,6 +70,13 @@ def main(argv: list[str] | None = None) -> int:
         logging.getLogger(noisy).setLevel(logging.WARNING)
     data_dir = miner_paths.data_dir(args.data_dir)
     os.environ[miner_paths.DATA_DIR_ENV] = str(data_dir)  # the tracker and child code find it here
+    miner_paths.keep_tool_files_inside(data_dir)
+    # Imported only now: matplotlib reads MPLCONFIGDIR when it is imported.
+    from content_pipeline.inbox import AccountInbox
+    from content_pipeline.modes import InboxWatcher, WatchSettings, install_shutdown_handlers
+    from content_pipeline.pipeline import AccountPipeline, PipelineSettings
+    from content_pipeline.scraping import ScrapeSettings
+
     set_source("module1")
     try:
         data_dir.mkdir(parents=True, exist_ok=True)
@@ -103,6 +110,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _direct(pipeline: AccountPipeline, args: argparse.Namespace) -> int:
+    from content_pipeline.modes import run_direct
+
     reporter = None
     if not args.quiet:
         from miner_stage_tracker import MinerStageReporter, get_tracker

@@ -22,6 +22,12 @@ VECTOR_INDEX = "vector_index"
 EXPORTS = "exports"
 IMAGES = "images"
 LOGS = "logs"
+TOOL_FILES = "tool_files"
+
+# Libraries that keep files of their own under $HOME unless told otherwise: matplotlib (font cache,
+# config: MPLCONFIGDIR) and onnxruntime (a device id and a telemetry database under
+# $XDG_CACHE_HOME/Microsoft, measured with HOME pointing at an empty folder).
+_TOOL_DIRS = {"MPLCONFIGDIR": "matplotlib", "XDG_CACHE_HOME": "cache", "XDG_CONFIG_HOME": "config"}
 
 
 def data_dir(explicit: str | os.PathLike[str] | None = None) -> Path:
@@ -36,3 +42,10 @@ def status_file(explicit_data_dir: str | os.PathLike[str] | None = None) -> Path
     if override:
         return Path(override).expanduser().absolute()
     return data_dir(explicit_data_dir) / STATUS_FILE_NAME
+
+
+def keep_tool_files_inside(data: Path) -> None:
+    """Point the libraries' own cache and config folders into `<data>/tool_files/`, for this
+    process and the ones it starts. Call before importing matplotlib or onnxruntime."""
+    for variable, folder in _TOOL_DIRS.items():
+        os.environ[variable] = str(data / TOOL_FILES / folder)

@@ -33,7 +33,7 @@ from image_service.renderer import available_renderers, create_renderer
 from image_service.server import bind_socket, make_server
 from image_service.service import ImageService
 from image_service.settings import DEFAULT_POLL_INTERVAL_S, DEFAULT_PORT, DEFAULT_RENDERER, HOST, SOURCE_NAME, ServiceSettings
-from miner_paths import DATA_DIR_ENV, data_dir
+from miner_paths import DATA_DIR_ENV, data_dir, keep_tool_files_inside
 from stage_calls import set_source, stage_complete, stage_failed, stage_start
 
 logger = logging.getLogger("module2")
@@ -58,6 +58,7 @@ def main(argv: list[str] | None = None) -> int:
 
     root = data_dir(args.data_dir)
     os.environ[DATA_DIR_ENV] = str(root)  # the tracker finds the status file through it
+    keep_tool_files_inside(root)
     if not os.environ.get("MINER_SOURCE"):
         set_source(SOURCE_NAME)
     stage_start(0, "Starting image generator and query handler")

@@ -41,6 +41,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     data_dir = miner_paths.data_dir(config.data_dir)
     config.data_dir = str(data_dir)
+    miner_paths.keep_tool_files_inside(data_dir)  # the modules inherit it
     if config.mock:
         # Offline: the public-IP lookup of Axon/Dendrite would hang on the network (BITTENSOR.md).
         networking.get_external_ip = lambda: LOOPBACK

@@ -25,9 +25,13 @@ def test_direct_mode_processes_one_account_and_prints_every_stage_line(tmp_path:
     source = write_source(tmp_path / "export" / "posts.jsonl", posts=80)
     before = _digest(source)
     data = tmp_path / "data"
+    home = tmp_path / "home"
+    home.mkdir()
+    env = {k: v for k, v in module1_env(HOME=str(home)).items() if not k.startswith("XDG_") and k != "MPLCONFIGDIR"}
     result = run_direct(data, "--platform", "twitter", "--username", "DemoUser", "--source", str(source),
-                        "--force-fresh")
+                        "--force-fresh", env=env)
     assert result.returncode == 0, result.stderr
+    assert list(home.iterdir()) == [], "nothing is written outside the data directory (matplotlib, onnxruntime)"
     lines = result.stdout.splitlines()
     assert lines[0] == "[INFO] ⚙️  Stage 0 - Initialization: Direct processing mode for twitter account: DemoUser"
     assert "[INFO] ⚙️  Stage 1 - Data Scraping for DemoUser: Force fresh scraping for DemoUser" in lines
