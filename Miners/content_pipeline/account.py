@@ -12,15 +12,17 @@ built from a username can leave the data directory; `account_dir` checks that on
 
 from __future__ import annotations
 
-import json
 import os
 import re
+import stat
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
+
+from content_pipeline.json_input import JsonInputError, parse_json
 
 MAX_ACCOUNT_FILE_BYTES = 64 * 1024  # an AccountInfo file is a few lines; refuse anything huge
 
@@ -159,7 +161,10 @@ def load_account_file(
     """
     path = Path(path)
     try:
-        with path.open("rb") as handle:
+        # O_NONBLOCK: a FIFO dropped in the inbox must not block the loop on open().
+        with open(os.open(path, os.O_RDONLY | os.O_NONBLOCK), "rb") as handle:
+            if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+                raise AccountFileError(f"account file is not a regular file: {path.name}")
             raw = handle.read(MAX_ACCOUNT_FILE_BYTES + 1)
     except FileNotFoundError:
         raise AccountFileError(f"account file not found: {path}") from None
@@ -173,11 +178,10 @@ def load_account_file(
         reason = f"account file is not UTF-8 (bad byte at offset {exc.start})"
         raise AccountFileError(reason) from None
     try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise AccountFileError(
-            f"account file is not valid JSON (line {exc.lineno} column {exc.colno}: {exc.msg})"
-        ) from None
+        data = parse_json(text)
+    except JsonInputError as exc:
+        where = f"line {exc.line}: " if exc.line else ""
+        raise AccountFileError(f"account file is not valid JSON ({where}{exc.reason})") from None
     if not isinstance(data, dict):
         raise AccountFileError("account file must hold a JSON object")
     request = parse_account(data)

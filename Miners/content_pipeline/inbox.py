@@ -24,6 +24,8 @@ logger = logging.getLogger(__name__)
 
 SETTLE_S = 0.5  # a file younger than this may still be being written by a plain copy
 RETRIED_MARK = ".requeued"
+REASON_SUFFIX = ".reason.txt"
+MAX_NAME_BYTES = 255  # the limit of ext4, xfs, btrfs and most others
 
 
 class AccountInbox:
@@ -75,7 +77,7 @@ class AccountInbox:
         """Move to failed/ and write the one-line reason beside it."""
         moved = self._move(claimed, self.failed_dir)
         stamp = datetime.now(timezone.utc).isoformat(timespec="seconds")
-        moved.with_name(moved.name + ".reason.txt").write_text(f"{stamp} {reason}\n", encoding="utf-8")
+        moved.with_name(moved.name + REASON_SUFFIX).write_text(f"{stamp} {reason}\n", encoding="utf-8")
         return moved
 
     def put_back(self, claimed: Path) -> Path:
@@ -95,17 +97,28 @@ class AccountInbox:
                 notes.append(f"{leftover.name}: moved to failed/ (interrupted twice)")
             else:
                 stem, suffix = os.path.splitext(leftover.name)
-                os.rename(leftover, self.root / f"{stem}{RETRIED_MARK}{suffix}")
+                os.rename(leftover, self.root / _fitted(stem, f"{RETRIED_MARK}{suffix}"))
                 notes.append(f"{leftover.name}: put back in the inbox (interrupted)")
         return notes
 
     def _move(self, source: Path, folder: Path) -> Path:
         stem, suffix = os.path.splitext(source.name)
         stamp = datetime.fromtimestamp(self.clock(), timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-        target = folder / f"{stem}.{stamp}{suffix}"
+        target = folder / _fitted(stem, f".{stamp}{suffix}")
         counter = 1
         while target.exists():
             counter += 1
-            target = folder / f"{stem}.{stamp}-{counter}{suffix}"
+            target = folder / _fitted(stem, f".{stamp}-{counter}{suffix}")
         os.rename(source, target)
         return target
+
+
+def _fitted(stem: str, tail: str) -> str:
+    """`stem + tail`, the stem cut (at a character boundary) so that the name, and the reason file
+    named after it, stay within the file system's limit: a long dropped name must not make the
+    move that files it away fail."""
+    budget = MAX_NAME_BYTES - len(REASON_SUFFIX) - len(tail.encode("utf-8"))
+    encoded = stem.encode("utf-8")
+    if len(encoded) > budget:
+        stem = encoded[:budget].decode("utf-8", "ignore")
+    return stem + tail

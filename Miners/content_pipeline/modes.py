@@ -46,6 +46,7 @@ class InboxWatcher:
         self.pipeline, self.inbox, self.settings, self.stop = pipeline, inbox, settings, stop
         self.processed = self.failed = 0
         self._waiting_since: float | None = None
+        self._unmovable: dict[Path, float] = {}  # inbox files that could not be moved: their mtime then
 
     def run(self) -> None:
         stage_start(0, "Starting watchdog mode")
@@ -61,13 +62,16 @@ class InboxWatcher:
         after_work = False
         try:
             while not self.stop.is_set():
-                waiting = self.inbox.waiting()
+                waiting = [path for path in self.inbox.waiting() if not self._still_unmovable(path)]
                 if waiting:
                     self._end_wait("Wait cycle completed - checking for new accounts")
                     for path in waiting:
                         if self.stop.is_set():
                             break
-                        self.process(path)
+                        try:
+                            self.process(path)
+                        except OSError as exc:  # the file system refused a move: skip the file, go on
+                            self._note_unmovable(path, exc)
                     after_work = True
                     continue
                 if self.settings.once:
@@ -79,6 +83,24 @@ class InboxWatcher:
             pass
         finally:
             self._end_wait("Watchdog mode stopped")
+
+    def _note_unmovable(self, path: Path, exc: OSError) -> None:
+        reason = f"Cannot move account file {path.name!r}: {exc.strerror or exc}; skipping it until it changes"
+        logger.warning(reason)
+        stage_failed(0, reason)
+        self.failed += 1
+        try:
+            self._unmovable[path] = path.stat().st_mtime
+        except OSError:
+            self._unmovable.pop(path, None)
+
+    def _still_unmovable(self, path: Path) -> bool:
+        if path not in self._unmovable:
+            return False
+        try:
+            return path.stat().st_mtime == self._unmovable[path]
+        except OSError:
+            return False
 
     def _wait_cycle(self, first_message: str | None) -> None:
         now = time.monotonic()

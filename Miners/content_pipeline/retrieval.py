@@ -40,7 +40,10 @@ _X_CLASSIC = re.compile(
     r"(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) ([A-Z][a-z]{2}) (\d{2}) "
     r"(\d{2}):(\d{2}):(\d{2}) ([+-])(\d{2})(\d{2}) (\d{4})"
 )
-_INTEGER = re.compile(r"[+-]?\d+")
+# Counts have at most 18 digits (below 2**63): a longer digit string is not a real count, and
+# int() refuses strings of more than 4,300 digits with an error of its own.
+MAX_COUNT_DIGITS = 18
+_INTEGER = re.compile(r"[+-]?\d{1,%d}" % MAX_COUNT_DIGITS)
 
 
 class RetrievalError(Exception):
@@ -123,11 +126,11 @@ def parse_timestamp(value: str) -> datetime:
             moment = datetime.fromisoformat(value)
         else:
             raise UnusablePost("bad_timestamp")
-    except (ValueError, KeyError):
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=timezone.utc)
+        moment = moment.astimezone(timezone.utc)  # OverflowError near year 1 or 9999
+    except (ValueError, KeyError, OverflowError):
         raise UnusablePost("bad_timestamp") from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    moment = moment.astimezone(timezone.utc)
     if moment < EARLIEST_VALID:
         raise UnusablePost("bad_timestamp")
     return moment
@@ -139,9 +142,9 @@ def parse_count(value: object) -> int:
         raise UnusablePost("missing_count")
     if isinstance(value, bool):
         raise UnusablePost("bad_count")
-    if isinstance(value, int):
+    if isinstance(value, int) and abs(value) < 10**MAX_COUNT_DIGITS:
         number = value
-    elif isinstance(value, float) and value.is_integer():
+    elif isinstance(value, float) and value.is_integer() and abs(value) < 10**MAX_COUNT_DIGITS:
         number = int(value)
     elif isinstance(value, str) and _INTEGER.fullmatch(value.strip()):
         number = int(value.strip())

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -96,6 +97,9 @@ def test_hostile_usernames_are_refused_with_one_line(
         ('{"platform": "x", "username": "nasa", "max_posts": "50"}', "invalid max_posts"),
         ('{"platform": "x", "username": "nasa", "force_fresh": "maybe"}', "invalid force_fresh"),
         ('{"platform": "x", "username": "nasa", "source": "  "}', "invalid source: source is empty"),
+        ("[" * 60_000, "account file is not valid JSON (nested too deeply)"),
+        ('{"platform": "x", "username": "nasa", "max_posts": ' + "9" * 5000 + "}",
+         "account file is not valid JSON (a number is too long)"),
     ],
 )
 def test_bad_files_give_one_line_reasons(tmp_path: Path, content: str, reason: str) -> None:
@@ -104,6 +108,13 @@ def test_bad_files_give_one_line_reasons(tmp_path: Path, content: str, reason: s
         load_account_file(path)
     assert str(caught.value).startswith(reason)
     assert "\n" not in str(caught.value)
+
+
+def test_a_fifo_is_refused_without_blocking(tmp_path: Path) -> None:
+    fifo = tmp_path / "account.json"
+    os.mkfifo(fifo)  # nobody writes to it: opening it for reading would block
+    with pytest.raises(AccountFileError, match="not a regular file"):
+        load_account_file(fifo)
 
 
 def test_encodings(tmp_path: Path) -> None:

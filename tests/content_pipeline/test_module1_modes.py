@@ -100,19 +100,31 @@ def test_watchdog_processes_files_oldest_first_and_sorts_good_from_bad(tmp_path:
     os.utime(inbox / "a_good.json", (time.time() - 30, time.time() - 30))
     (inbox / "c_hostile.json").write_text(json.dumps({"platform": "twitter", "username": "../../../tmp/x"}))
     os.utime(inbox / "c_hostile.json", (time.time() - 10, time.time() - 10))
+    # Poison files that once stopped or blocked the loop: a name at the file system's 255-byte
+    # limit (filing it away adds a time stamp), JSON nested deeper than Python's recursion
+    # limit, and a FIFO that nobody writes to (opening it blocks).
+    poison = {"d_" + "n" * 248 + ".json": "[]", "e_nested.json": "[" * 60_000}
+    for name, content in poison.items():
+        (inbox / name).write_text(content)
+        os.utime(inbox / name, (time.time() - 5, time.time() - 5))
+    os.mkfifo(inbox / "f_fifo.json")
+    os.utime(inbox / "f_fifo.json", (time.time() - 5, time.time() - 5))
     proc = start_watchdog(data, "--once")
     assert proc.wait(timeout=180) == 0
     assert [p.name.split(".")[0] for p in sorted((inbox / "processed").glob("*.json"))] == ["a_good"]
     failed = sorted((inbox / "failed").glob("*.reason.txt"))
-    assert [p.name.split(".")[0] for p in failed] == ["b_bad_json", "c_hostile"]
+    assert [p.name.split(".")[0][:2] for p in failed] == ["b_", "c_", "d_", "e_", "f_"]
     assert "not valid JSON" in failed[0].read_text() and "username" in failed[1].read_text()
+    assert "JSON object" in failed[2].read_text() and all(len(p.name.encode()) <= 255 for p in failed)
+    assert "nested too deeply" in failed[3].read_text() and "not a regular file" in failed[4].read_text()
+    assert list(inbox.glob("*.json")) == [] and list((inbox / "processing").iterdir()) == []
     bad_copy = next((inbox / "failed").glob("b_bad_json*.json"))
     assert bad_copy.read_text() == '{"platform": "twitter", "username": ', "the bad input is kept as it was"
     events = module1_events(data)
     order = [e["username"] or e["message"][:20] for e in events if e["stage_number"] == 1 and e["status"] == "running"]
     assert order == ["first_one"]
     rejected = [e["message"] for e in events if e["status"] == "failed"]
-    assert rejected[0].startswith("Rejected account file b_bad_json.json") and len(rejected) == 2
+    assert rejected[0].startswith("Rejected account file b_bad_json.json") and len(rejected) == 5
     assert (data / "exports" / "twitter" / "first_one" / "content_plan.json").is_file()
 
 

@@ -49,6 +49,8 @@ def test_timestamps_become_utc(value: str, expected: datetime) -> None:
         ("2024-13-01T00:00:00Z", "bad_timestamp"),
         ("Wed Foo 10 20:19:24 +0000 2018", "bad_timestamp"),
         ("1970-01-01T00:00:00Z", "bad_timestamp"),
+        ("0001-01-01T00:00:00+05:00", "bad_timestamp"),  # before year 1 in UTC
+        ("9999-12-31T23:59:59-05:00", "bad_timestamp"),  # after year 9999 in UTC
     ],
 )
 def test_unusable_timestamps(value: str, reason: str) -> None:
@@ -65,7 +67,8 @@ def test_counts(value: object, expected: int) -> None:
 @pytest.mark.parametrize(
     ("value", "reason"),
     [(None, "missing_count"), ("", "missing_count"), (-1, "negative_count"), ("-4", "negative_count"),
-     ("1.5k", "bad_count"), (2.5, "bad_count"), (True, "bad_count"), ([1], "bad_count")],
+     ("1.5k", "bad_count"), (2.5, "bad_count"), (True, "bad_count"), ([1], "bad_count"),
+     ("9" * 5000, "bad_count"), (10**30, "bad_count"), (float("inf"), "bad_count"), (1e300, "bad_count")],
 )
 def test_unusable_counts(value: object, reason: str) -> None:
     with pytest.raises(UnusablePost) as caught:

@@ -64,6 +64,9 @@ def test_csv_in_utf16_with_bom(tmp_path: Path) -> None:
         ("x.json", b'[{"id": "1"', "x.json is malformed or truncated"),
         ("x.csv", b"id,text\xff\n", "x.csv is not valid UTF-8"),
         ("x.txt", b"id,text\n", "unsupported source file 'x.txt'"),
+        ("x.json", b"[" * 100_000, "x.json is malformed or truncated: nested too deeply"),
+        ("x.jsonl", b'{"id": "1", "likes": ' + b"9" * 5000 + b"}\n",
+         "x.jsonl line 1 is not valid JSON (a number is too long)"),
     ],
 )
 def test_bad_exports_fail_with_one_line(tmp_path: Path, name: str, content: bytes | None, reason: str) -> None:

@@ -98,6 +98,7 @@ def test_accepted_encodings_give_the_same_posts(tmp_path: Path, encode) -> None:
         ("tweets.js", "window.YTD.tweets.part0 = []".encode("utf-16-le"), "tweets.js contains NUL"),
         ("tweets.js", codecs.BOM_UTF32_LE + "[]".encode("utf-32-le"), "tweets.js is UTF-32"),
         ("tweets.js", codecs.BOM_UTF16_LE + b"\x00\xd8", "tweets.js is not valid UTF-16"),
+        ("tweets.js", b"window.YTD.tweets.part0 = " + b"[" * 100_000, "tweets.js is malformed or truncated: nested"),
     ],
 )
 def test_bad_archives_fail_with_one_line(tmp_path: Path, name: str, content: bytes | None, reason: str) -> None:

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from pathlib import Path
 from typing import Any
 
+from content_pipeline.json_input import JsonInputError, parse_json
 from content_pipeline.models import RawPost
 from content_pipeline.scraping.base import ScrapeError
 from content_pipeline.scraping.file_importer import FileImporter
@@ -42,11 +42,10 @@ def parse_json_records(text: str, *, label: str) -> list[RawPost]:
     """Posts from a JSON array of objects, or from JSON Lines (one object per non-blank line)."""
     if text.lstrip().startswith("["):
         try:
-            records = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise ScrapeError(
-                f"{label} is malformed or truncated: {exc.msg} at line {exc.lineno}"
-            ) from None
+            records = parse_json(text)
+        except JsonInputError as exc:
+            where = f" at line {exc.line}" if exc.line else ""
+            raise ScrapeError(f"{label} is malformed or truncated: {exc.reason}{where}") from None
         if not isinstance(records, list):
             raise ScrapeError(f"{label} is malformed: expected a list of post objects")
         numbered = [(f"item {index}", record) for index, record in enumerate(records)]
@@ -56,10 +55,10 @@ def parse_json_records(text: str, *, label: str) -> list[RawPost]:
             if not line.strip():
                 continue
             try:
-                numbered.append((f"line {number}", json.loads(line)))
-            except json.JSONDecodeError as exc:
+                numbered.append((f"line {number}", parse_json(line)))
+            except JsonInputError as exc:
                 raise ScrapeError(
-                    f"{label} line {number} is not valid JSON ({exc.msg}); "
+                    f"{label} line {number} is not valid JSON ({exc.reason}); "
                     "the file is malformed or truncated"
                 ) from None
     posts = []

@@ -13,11 +13,11 @@ Counts are strings in real archives; Stage 2 parses them. Older archives name th
 from __future__ import annotations
 
 import codecs
-import json
 import re
 from pathlib import Path
 from typing import Any
 
+from content_pipeline.json_input import JsonInputError, parse_json
 from content_pipeline.models import RawPost
 from content_pipeline.scraping.base import ScrapeError
 from content_pipeline.scraping.file_importer import FileImporter
@@ -65,10 +65,10 @@ def parse_x_archive(text: str, *, label: str = "tweets.js") -> list[RawPost]:
         )
     body = text[assignment.end():].rstrip().removesuffix(";")
     try:
-        items = json.loads(body)
-    except json.JSONDecodeError as exc:
-        line = text.count("\n", 0, assignment.end()) + exc.lineno
-        raise ScrapeError(f"{label} is malformed or truncated: {exc.msg} at line {line}") from None
+        items = parse_json(body)
+    except JsonInputError as exc:
+        where = f" at line {text.count(chr(10), 0, assignment.end()) + exc.line}" if exc.line else ""
+        raise ScrapeError(f"{label} is malformed or truncated: {exc.reason}{where}") from None
     if not isinstance(items, list):
         raise ScrapeError(f"{label} is malformed: expected a list of posts after '='")
     return [_raw_post(item, index, label) for index, item in enumerate(items)]
