@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from .stages import COMPLETED, FAILED, RUNNING, stage_name
@@ -11,16 +12,25 @@ WARNING = "warning"
 ERROR = "error"
 
 
+# Control characters (newlines, ANSI escapes) and bidirectional overrides in a username or message
+# could forge or disguise log lines; they are shown escaped ("\\n"), so each event stays one line.
+_UNSAFE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
+def _safe(text: object) -> str:
+    return _UNSAFE.sub(lambda match: match.group().encode("unicode_escape").decode("ascii"), str(text))
+
+
 def _who(event: dict[str, Any]) -> str:
-    username = event.get("username") or ""
+    username = _safe(event.get("username") or "")
     return f" for {username}" if username else ""
 
 
 def event_line(event: dict[str, Any]) -> tuple[str, str]:
     """(level, text) for one stage event."""
     number = event.get("stage_number")
-    name = event.get("stage_name") or stage_name(number)
-    message = str(event.get("message", ""))
+    name = _safe(event.get("stage_name") or stage_name(number))
+    message = _safe(event.get("message", ""))
     status = event.get("status")
     if status == COMPLETED:
         return INFO, f"✅ Stage {number} Complete - {name}{_who(event)} - {message}"
@@ -50,9 +60,9 @@ def status_line(mode: str, modules: dict[str, str], current: dict[str, Any] | No
     """`📈 Miner Status: Mode: watchdog | Module 1: Running | ... | Stage: Vector Database - running (elonmusk)`."""
     parts = [f"Mode: {mode}"] + [f"{name}: {state}" for name, state in modules.items()]
     if current and current.get("stage_name"):
-        stage = f"{current['stage_name']} - {current.get('status', '')}"
+        stage = _safe(f"{current['stage_name']} - {current.get('status', '')}")
         if current.get("username"):
-            stage += f" ({current['username']})"
+            stage += f" ({_safe(current['username'])})"
     else:
         stage = "idle"
     parts.append(f"Stage: {stage}")

@@ -28,6 +28,18 @@ def test_exact_log_lines_and_levels(status_path: Path, collected: Collected) -> 
     ]
 
 
+def test_control_characters_cannot_forge_or_colour_a_line(status_path: Path, collected: Collected) -> None:
+    tracker = MinerStageTracker(status_path, source="module1")
+    reporter = MinerStageReporter(tracker, collected)
+    tracker.stage_start(1, "ok\n[ERROR] ❌ Stage 9 Failed - forged", "na\nme")
+    tracker.stage_failed(2, "\x1b[32mgreen\x1b[0m \u202eevil", "bob")
+    reporter.poll_once()
+    assert collected.lines == [
+        ("info", "⚙️  Stage 1 - Data Scraping for na\\nme: ok\\n[ERROR] ❌ Stage 9 Failed - forged"),
+        ("error", "❌ Stage 2 Failed - Data Retrieval for bob - Error: \\x1b[32mgreen\\x1b[0m \\u202eevil"),
+    ]
+
+
 def test_stages_much_shorter_than_the_poll_interval_are_all_logged_in_order(
     status_path: Path, collected: Collected
 ) -> None:
