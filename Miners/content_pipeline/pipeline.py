@@ -128,7 +128,7 @@ class AccountPipeline:
             lambda: index_posts(posts, platform=platform, username=key, data_dir=self.settings.data_dir,
                                 chroma_url=self.settings.chroma_url, embedder_name=self.settings.embedder_name),
             lambda r: "Successfully indexed posts in vector database "
-                      f"({r.embedded} embedded, {r.reused} reused)",
+                      f"({r.embedded} embedded, {r.reused} reused{f', {r.removed} removed' if r.removed else ''})",
         )
         analysis = stage(
             4, "Analyzing engagement data and patterns",

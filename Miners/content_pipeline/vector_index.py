@@ -47,6 +47,7 @@ class IndexedPosts:
     embedded: int  # posts embedded in this run (new or edited)
     reused: int  # posts whose stored vector was reused
     collection: str
+    removed: int = 0  # stored posts of the account that this run no longer has (deleted, or past max_posts)
 
 
 @dataclass(frozen=True)
@@ -172,12 +173,23 @@ class PostIndex:
                     documents=[p.text for p in posts[chunk]],
                     metadatas=[_metadata(platform, username, p) for p in posts[chunk]],
                 )
+            removed = self._remove_all_but(platform, username, set(ids))
         except VectorIndexError:
             raise
         except Exception as exc:
             raise VectorIndexError(f"indexing {platform}:{username} failed: {exc}") from exc
-        logger.debug("indexed %d posts of %s:%s (%d embedded)", len(posts), platform, username, len(missing))
-        return IndexedPosts(tuple(ids), vectors, len(missing), len(posts) - len(missing), self.name)
+        logger.debug("indexed %d posts of %s:%s (%d embedded, %d removed)", len(posts), platform, username,
+                     len(missing), removed)
+        return IndexedPosts(tuple(ids), vectors, len(missing), len(posts) - len(missing), self.name, removed)
+
+    def _remove_all_but(self, platform: str, username: str, keep: set[str]) -> int:
+        """The index holds what the account's plan is built from: posts gone from this run (deleted
+        at the source, or beyond max_posts) are removed, so they are never cited as evidence."""
+        stored = self._collection.get(where=_account(platform, username), include=[])["ids"]
+        stale = [doc_id for doc_id in stored if doc_id not in keep]
+        for start in range(0, len(stale), self.batch_size):
+            self._collection.delete(ids=stale[start : start + self.batch_size])
+        return len(stale)
 
     def count(self, platform: str, username: str) -> int:
         got = self._collection.get(where=_account(platform, username), include=[])

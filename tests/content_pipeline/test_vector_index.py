@@ -75,6 +75,11 @@ def _check_index_behaviour(index: PostIndex) -> None:
     assert {h.post_id for h in hits} <= {p.id for p in POSTS}
     assert len(index.similar("x", "bob", first.embeddings[5], k=50)) == 10
 
+    fewer = index.index_posts("x", "alice", POSTS[20:])  # 20 posts deleted at the source since
+    assert (fewer.embedded, fewer.reused, fewer.removed) == (0, len(POSTS) - 20, 20)
+    assert index.count("x", "alice") == len(POSTS) - 20 and index.count("x", "bob") == 10
+    assert POSTS[5].id not in {h.post_id for h in index.similar("x", "alice", first.embeddings[5], k=50)}
+
 
 def test_embedded_index_is_idempotent_and_filters_by_account(tmp_path: Path) -> None:
     _check_index_behaviour(PostIndex.open(tmp_path, chroma_url=""))
