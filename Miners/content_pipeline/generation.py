@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime, timezone
 
 import numpy as np
@@ -19,11 +20,19 @@ from content_pipeline.angles import ANGLES, TopicBrief, template_draft, with_has
 from content_pipeline.embedding import Embedder
 from content_pipeline.llm_drafts import DraftEndpointError, DraftWriter
 from content_pipeline.models import Post
-from content_pipeline.plan import ContentPlan, EngagementRange, EvidencePost, PlanSource, Recommendation
+from content_pipeline.plan import (
+    ContentPlan,
+    EngagementRange,
+    EvidencePost,
+    PlanSource,
+    Recommendation,
+    TopicSummary,
+)
 from content_pipeline.scheduling import assign_slots, posting_slot
 from content_pipeline.slots import SlotStat
 from content_pipeline.time_series import EngagementAnalysis
 from content_pipeline.topics import Topic, TopicModel, find_topics
+from content_pipeline.trend import TREND_P_VALUE, EngagementTrend, engagement_trend
 
 logger = logging.getLogger(__name__)
 
@@ -84,6 +93,37 @@ def _expected(topic: Topic, slot: SlotStat, analysis: EngagementAnalysis, posts:
     return EngagementRange(low=round(low, 1), median=round(median, 1), high=round(high, 1))
 
 
+def topic_trends(topics: Sequence[Topic], posts: Sequence[Post], values: np.ndarray) -> dict[int, EngagementTrend]:
+    """Per topic rank: the same weekly Mann-Kendall test as the account's trend (Stage 4), on the
+    topic's posts. With one test per topic, some would pass p < 0.05 by chance alone, so a topic is
+    called rising or falling only if its test survives Holm's correction over all the topics."""
+    raw = {t.rank: engagement_trend([posts[i].created_at for i in t.members], values[list(t.members)])
+           for t in topics}
+    tested = sorted((trend.p_value, rank) for rank, trend in raw.items() if trend.p_value is not None)
+    trends = dict(raw)
+    failed_before = False
+    for position, (p_value, rank) in enumerate(tested):
+        failed_before = failed_before or p_value >= TREND_P_VALUE / (len(tested) - position)
+        if failed_before and trends[rank].direction in ("rising", "falling"):
+            trends[rank] = replace(trends[rank], direction="flat")
+    return trends
+
+
+def _topic_summaries(
+    model: TopicModel, trends: dict[int, EngagementTrend], picks: Sequence[tuple[Topic, int]]
+) -> list[TopicSummary]:
+    given = {rank: sum(1 for topic, _ in picks if topic.rank == rank) for rank in trends}
+    return [
+        TopicSummary(
+            rank=t.rank, label=t.label, keywords=list(t.keywords), posts=t.support, lift=round(t.lift, 4),
+            trend=trends[t.rank].direction,
+            weekly_change=None if trends[t.rank].weekly_change is None else round(trends[t.rank].weekly_change, 4),
+            recommendations=given[t.rank],
+        )
+        for t in model.topics
+    ]
+
+
 def _hashtags(topic: Topic) -> tuple[str, ...]:
     tags = list(topic.hashtags[:3])
     for word in topic.keywords:
@@ -129,6 +169,7 @@ def generate_plan(
             f"{len(picks)} recommendations instead of {count}: {len(topics)} topics with "
             f"{sum(t.support for t in topics)} posts support no more without repeating themselves"
         )
+    trends = topic_trends(model.topics, posts, values)
     recommendations: list[Recommendation] = []
     failures: list[str] = []
     for rank, ((topic, angle_no), (stat, when)) in enumerate(
@@ -163,9 +204,10 @@ def generate_plan(
                 evidence=evidence,
                 rationale=(
                     f"Posts about {topic.label} get {topic.lift:.2f}x the account's typical engagement "
-                    f"({topic.support} posts); {stat.label} is a strong slot ({stat.lift:.2f}x). "
-                    f"Angle: {angle.description}."
+                    f"({topic.support} posts{_trend_words(trends[topic.rank])}); {stat.label} is a strong "
+                    f"slot ({stat.lift:.2f}x). Angle: {angle.description}."
                 ),
+                topic_trend=trends[topic.rank].direction,
             )
         )
     if failures:
@@ -187,5 +229,12 @@ def generate_plan(
         trend=analysis.trend.direction,
         best_slots=[posting_slot(s) for s in analysis.slots.ranked[:BEST_SLOTS]],
         recommendations=recommendations,
+        topics=_topic_summaries(model, trends, picks),
         notes=notes,
     )
+
+
+def _trend_words(trend: EngagementTrend) -> str:
+    if trend.direction in ("rising", "falling") and trend.weekly_change is not None:
+        return f", {trend.direction} {trend.weekly_change:+.1%} per week"
+    return ""

@@ -12,7 +12,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"  # 1.1 added `topics` and each recommendation's `topic_trend`; 1.0 still reads
 
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
@@ -58,13 +58,27 @@ class Recommendation(_Frozen):
     topic_keywords: list[str]
     draft: str  # a post the account manager can edit and publish
     hashtags: list[str]  # without '#'
-    slot: PostingSlot  # the best posting slot for this topic
+    slot: PostingSlot  # when to post it: the account's best slots, handed out best first in rank order
     next_slot_at: datetime  # the next occurrence of `slot` after the plan was generated (UTC)
     expected_engagement: EngagementRange
     lift: float = Field(ge=0)  # topic engagement / account engagement
     support: int = Field(ge=1)  # past posts in the topic
     evidence: list[EvidencePost]
     rationale: str  # one or two sentences: why this recommendation
+    topic_trend: str = "not enough data"  # the topic's own engagement trend: see TopicSummary.trend
+
+
+class TopicSummary(_Frozen):
+    """One topic of the account (a cluster of its posts' embeddings) and how it is doing."""
+
+    rank: int = Field(ge=1)  # by engagement lift, 1 = best
+    label: str
+    keywords: list[str]
+    posts: int = Field(ge=1)
+    lift: float = Field(ge=0)  # topic engagement / account engagement (shrunk toward 1)
+    trend: str  # the topic's weekly median engagement: "rising", "falling", "flat" or "not enough data"
+    weekly_change: float | None  # Theil-Sen slope as a fraction per week, when there is a trend figure
+    recommendations: int = Field(ge=0)  # how many of the plan's recommendations are about it
 
 
 class PlanSource(_Frozen):
@@ -76,7 +90,7 @@ class PlanSource(_Frozen):
 
 
 class ContentPlan(_Frozen):
-    schema_version: Literal["1.0"] = SCHEMA_VERSION
+    schema_version: Literal["1.0", "1.1"] = SCHEMA_VERSION
     platform: str
     username: str
     generated_at: datetime
@@ -87,4 +101,5 @@ class ContentPlan(_Frozen):
     trend: str  # "rising", "falling", "flat" or "not enough data"
     best_slots: list[PostingSlot]
     recommendations: list[Recommendation]
+    topics: list[TopicSummary] = Field(default_factory=list)  # every topic found, best first
     notes: list[str] = Field(default_factory=list)  # enough-data warnings and the like

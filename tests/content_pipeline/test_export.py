@@ -38,7 +38,7 @@ def test_all_files_land_in_the_account_export_directory(planned, tmp_path: Path)
     written = sorted(p for p in tmp_path.rglob("*") if p.is_file())
     assert written == sorted(files.all())  # nothing else, no temp file left behind
     assert ContentPlan.model_validate_json(files.plan_json.read_text()) == plan
-    assert json.loads(files.plan_json.read_text())["schema_version"] == "1.0"
+    assert json.loads(files.plan_json.read_text())["schema_version"] == "1.1"
     for png in (files.heatmap_png, files.trend_png):
         assert png.read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
 

@@ -15,7 +15,7 @@ BAD_VERSIONS = {
     "empty": b"",
     "wrong_shape": b'{"platform": "twitter", "username": "badaccount"}',
     "json_array": b"[1, 2, 3]",
-    "future_major_version": VALID_RAW.replace(b'"schema_version":"1.0"', b'"schema_version":"2.0"'),
+    "future_major_version": VALID_RAW.replace(b'"schema_version":"1.1"', b'"schema_version":"2.0"'),
     "other_account_inside": make_plan("someoneelse", count=1).model_dump_json().encode(),
 }
 

@@ -27,7 +27,8 @@ def _recommendation(r: Recommendation) -> list[str]:
         f"(slot lift {r.slot.lift:.2f}x from {r.slot.posts} past posts)",
         f"- **Expected engagement:** {e.low:.0f} to {e.high:.0f}, median {e.median:.0f}",
         f"- **Hashtags:** {' '.join('#' + t for t in r.hashtags) or 'none'}",
-        f"- **Topic:** lift {r.lift:.2f}x over {r.support} posts; keywords: {', '.join(r.topic_keywords)}",
+        f"- **Topic:** lift {r.lift:.2f}x over {r.support} posts, trend {r.topic_trend}; "
+        f"keywords: {', '.join(r.topic_keywords)}",
         f"- **Why:** {r.rationale}",
         "- **Evidence (similar past posts):**",
     ]
@@ -78,6 +79,21 @@ def render_markdown(plan: ContentPlan, analysis: EngagementAnalysis, charts: dic
     ]
     for r in plan.recommendations:
         lines += _recommendation(r)
+    if plan.topics:
+        lines += [
+            "## Topics (clusters of the posts' meaning, best lift first)",
+            "",
+            "Trend: the topic's weekly median engagement, Mann-Kendall test as for the account.",
+            "",
+            "| topic | posts | lift | trend | recommendations |",
+            "| --- | --- | --- | --- | --- |",
+            *(
+                f"| {_cell(t.label)} | {t.posts} | {t.lift:.2f}x | {t.trend}"
+                f"{'' if t.weekly_change is None else f' ({t.weekly_change:+.1%}/week)'} | {t.recommendations} |"
+                for t in plan.topics
+            ),
+            "",
+        ]
     if analysis.hashtags:
         lines += [
             "## Hashtag trends (recent third of the period vs before)",
