@@ -83,7 +83,8 @@ def render_markdown(plan: ContentPlan, analysis: EngagementAnalysis, charts: dic
         lines += [
             "## Topics (clusters of the posts' meaning, best lift first)",
             "",
-            "Trend: the topic's weekly median engagement, Mann-Kendall test as for the account.",
+            "Trend: the topic's weekly median engagement, Mann-Kendall test as for the account, "
+            "Holm-corrected across the topics (the slope is shown either way).",
             "",
             "| topic | posts | lift | trend | recommendations |",
             "| --- | --- | --- | --- | --- |",
