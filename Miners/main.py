@@ -34,6 +34,7 @@ from stage_calls import set_source
 
 if TYPE_CHECKING:
     from content_pipeline.pipeline import AccountPipeline
+    from miner_stage_tracker import MinerStageReporter
 
 logger = logging.getLogger("module1")
 
@@ -54,7 +55,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     watch.add_argument("--poll-seconds", type=float, default=1.0, help="how often the inbox is checked")
     parser.add_argument("--recommendations", type=int, default=15, help="recommendations per plan")
     parser.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
-    parser.add_argument("--quiet", action="store_true", help="direct mode: do not print the stage lines")
+    parser.add_argument("--quiet", action="store_true",
+                        help="do not print the stage lines on stdout (the miner, which logs them itself, passes it)")
     args = parser.parse_args(argv)
     for name in ("wait_seconds", "poll_seconds", "recommendations"):
         if getattr(args, name) <= 0:
@@ -100,29 +102,39 @@ def main(argv: list[str] | None = None) -> int:
         return _direct(pipeline, args)
     watcher = InboxWatcher(pipeline, AccountInbox(data_dir), WatchSettings(
         wait_seconds=args.wait_seconds, poll_seconds=args.poll_seconds, once=args.once), stop)
+    reporter = _stage_lines(args.quiet)
     try:
         watcher.run()
     except Exception as exc:  # start-up failure, already reported as a failed Stage 0
         print(f"main.py: {' '.join(str(exc).split())}", file=sys.stderr)
         return 1
+    finally:
+        if reporter is not None:
+            reporter.stop_monitoring()
     logger.info("Watchdog mode stopped: %d accounts processed, %d failed", watcher.processed, watcher.failed)
     return 0
+
+
+def _stage_lines(quiet: bool) -> MinerStageReporter | None:
+    """The operator's stage lines on stdout, as the miner would log them; None when quiet."""
+    if quiet:
+        return None
+    from miner_stage_tracker import MinerStageReporter, get_tracker
+
+    operator = logging.getLogger("stages")
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(logging.Formatter("[%(levelname)s] %(message)s"))
+    operator.addHandler(handler)
+    operator.propagate = False
+    reporter = MinerStageReporter(get_tracker(), operator)
+    reporter.start_monitoring(check_interval=0.2)
+    return reporter
 
 
 def _direct(pipeline: AccountPipeline, args: argparse.Namespace) -> int:
     from content_pipeline.modes import run_direct
 
-    reporter = None
-    if not args.quiet:
-        from miner_stage_tracker import MinerStageReporter, get_tracker
-
-        operator = logging.getLogger("stages")
-        handler = logging.StreamHandler(sys.stdout)
-        handler.setFormatter(logging.Formatter("[%(levelname)s] %(message)s"))
-        operator.addHandler(handler)
-        operator.propagate = False
-        reporter = MinerStageReporter(get_tracker(), operator)
-        reporter.start_monitoring(check_interval=0.2)
+    reporter = _stage_lines(args.quiet)
     request = {"platform": args.platform, "username": args.username, "force_fresh": args.force_fresh,
                "source": os.path.abspath(args.source) if args.source else None, "max_posts": args.max_posts}
     code, line = run_direct(pipeline, request, force_fresh=args.force_fresh)

@@ -125,6 +125,9 @@ def test_watchdog_processes_files_oldest_first_and_sorts_good_from_bad(tmp_path:
     assert order == ["first_one"]
     rejected = [e["message"] for e in events if e["status"] == "failed"]
     assert rejected[0].startswith("Rejected account file b_bad_json.json") and len(rejected) == 5
+    printed = (tmp_path / "module1.log").read_text(encoding="utf-8").splitlines()  # its stdout
+    assert "[INFO] ⚙️  Stage 0 - Initialization: Starting watchdog mode" in printed
+    assert "[INFO] ✅ Stage 7 Complete - Complete for first_one - Pipeline completed - 15 recommendations generated" in printed
     assert (data / "exports" / "twitter" / "first_one" / "content_plan.json").is_file()
 
 
