@@ -86,22 +86,22 @@ def test_the_reporter_starts_at_the_current_end(status_path: Path, collected: Co
     assert collected.texts() == ["✅ Stage 1 Complete - Data Scraping for alice - fresh"]
 
 
-def _overflow_the_ring(status_path: Path) -> MinerStageTracker:
-    """50 events after the reporter's cursor, of which the ring (20) keeps only the last 20."""
+def _overflow_the_ring(status_path: Path, collected: Collected) -> tuple[MinerStageReporter, MinerStageTracker]:
+    """A reporter, then 50 events after its cursor, of which the ring (20) keeps only the last 20."""
+    MinerStageTracker(status_path, source="module1").stage_start(0, "seen")
+    reporter = MinerStageReporter(MinerStageTracker(status_path, ring_size=20), collected)
     writer = MinerStageTracker(status_path, source="module1", ring_size=20)
     for i in range(50):
         writer.stage_start(1, f"burst {i}")
     writer.sync_history()  # the history has them all, so the ring may let them go
     writer.compact()  # folds the journal into the ring, which keeps only the last 20
-    return writer
+    return reporter, writer
 
 
 def test_events_that_left_the_ring_are_read_back_from_the_history_in_order(
     status_path: Path, collected: Collected
 ) -> None:
-    MinerStageTracker(status_path, source="module1").stage_start(0, "seen")
-    reporter = MinerStageReporter(MinerStageTracker(status_path, ring_size=20), collected)
-    writer = _overflow_the_ring(status_path)
+    reporter, writer = _overflow_the_ring(status_path, collected)
     assert len(writer.read_events()) == 20, "the ring kept only the last 20"
     reporter.poll_once()
     assert collected.lines == [("info", f"⚙️  Stage 1 - Data Scraping: burst {i}") for i in range(50)]
@@ -112,9 +112,7 @@ def test_events_that_left_the_ring_are_read_back_from_the_history_in_order(
 def test_events_in_neither_ring_nor_history_are_reported_in_one_warning_with_the_count(
     status_path: Path, collected: Collected
 ) -> None:
-    MinerStageTracker(status_path, source="module1").stage_start(0, "seen")
-    reporter = MinerStageReporter(MinerStageTracker(status_path, ring_size=20), collected)
-    writer = _overflow_the_ring(status_path)
+    reporter, writer = _overflow_the_ring(status_path, collected)
     writer.history.path.unlink()  # someone deleted the history after it had stored the burst
     reporter.poll_once()
     warnings = [text for level, text in collected.lines if level == "warning"]
