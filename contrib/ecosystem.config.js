@@ -30,7 +30,7 @@ module.exports = {
       },
       autorestart: true,
       kill_timeout: 15000,
-      exp_backoff_restart_delay: 1000, // 1 s, doubling up to 15 s; reset after 30 s of stable running
+      exp_backoff_restart_delay: 1000, // 1 s, then x1.5 per restart (1.5 s, 2.25 s, ...) up to 15 s; reset after 30 s up
       max_restarts: 50,
       min_uptime: "30s",
       max_memory_restart: "2G", // the miner's RSS is ~110 MB; its modules (children) are not counted

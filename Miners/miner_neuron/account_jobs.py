@@ -7,6 +7,11 @@ A submission is answered from what the system shows, never from guesses:
 - it was processed and Module 2 serves a plan at least as new as the submission: `done`, with it.
 Without a submission under way, an existing plan is answered `done` (unless `force_fresh`), and
 otherwise the account is queued. The request never carries a file path: `source` is always None.
+
+A submission under way is known from memory and, failing that, from the inbox on disk: a file for
+the account still waiting or being processed (after a miner restart, or dropped by hand) is followed
+instead of queuing the account a second time. Looking and queuing happen under one lock, so two
+requests at once queue one file.
 """
 
 from __future__ import annotations
@@ -18,9 +23,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from content_pipeline.account import AccountFileError, parse_account
+from content_pipeline.account import AccountFileError, AccountRequest, parse_account
 
-from miner_neuron.account_drop import drop_account_file, failure_reason, locate
+from miner_neuron.account_drop import AccountKeys, drop_account_file, failure_reason, find_pending, locate
 from miner_neuron.module2_client import Module2Client
 from miner_neuron.stage_view import StageView, parse_timestamp
 
@@ -49,7 +54,8 @@ class AccountJobs:
         self.stages = stages
         self.module2 = module2
         self._submissions: dict[tuple[str, str], Submission] = {}
-        self._lock = threading.Lock()
+        self._inbox_keys: AccountKeys = {}
+        self._lock = threading.Lock()  # taken in worker threads only: it may be held for an inbox scan
 
     async def submit(self, platform: str, username: str, *, force_fresh: bool = False,
                      max_posts: int | None = None) -> PlanAnswer:
@@ -60,8 +66,7 @@ class AccountJobs:
         except AccountFileError as err:
             return PlanAnswer(REJECTED, str(err))
         key = (request.platform, request.username.lower())
-        with self._lock:
-            submission = self._submissions.get(key)
+        submission = await asyncio.to_thread(self._under_way, key)
         if submission is not None:
             answer = await self._follow(key, submission)
             if answer is not None:
@@ -73,12 +78,30 @@ class AccountJobs:
             done = await self._plan_answer(key, newer_than=None)
             if done is not None:
                 return done
-        stem = await asyncio.to_thread(drop_account_file, self.data_dir, platform=request.platform,
-                                       username=request.username, force_fresh=request.force_fresh,
-                                       max_posts=request.max_posts)
-        with self._lock:
-            self._submissions[key] = Submission(stem, time.time())
+        await asyncio.to_thread(self._queue_once, key, request)
         return PlanAnswer(QUEUED, "queued for Module 1")
+
+    def _under_way(self, key: tuple[str, str]) -> Submission | None:
+        with self._lock:
+            return self._known(key)
+
+    def _known(self, key: tuple[str, str]) -> Submission | None:
+        """The submission under way for `key`: remembered, else a file pending in the inbox (adopted)."""
+        submission = self._submissions.get(key)
+        if submission is None:
+            found = find_pending(self.data_dir, key[0], key[1], self._inbox_keys)
+            if found is not None:
+                submission = self._submissions[key] = Submission(*found)  # its file's time stands for the submission's
+        return submission
+
+    def _queue_once(self, key: tuple[str, str], request: AccountRequest) -> None:
+        """Drop the account's file unless one is already under way (a request that came in meanwhile)."""
+        with self._lock:
+            if self._known(key) is not None:
+                return
+            stem = drop_account_file(self.data_dir, platform=request.platform, username=request.username,
+                                     force_fresh=request.force_fresh, max_posts=request.max_posts)
+            self._submissions[key] = Submission(stem, time.time())
 
     async def _follow(self, key: tuple[str, str], submission: Submission) -> PlanAnswer | None:
         """The answer for a submission under way; None once it is over and a new one may start."""
@@ -89,12 +112,12 @@ class AccountJobs:
         if where == "failed":
             assert found is not None
             reason = await asyncio.to_thread(failure_reason, found[1])
-            self._forget(key, submission)
+            await asyncio.to_thread(self._forget, key, submission)
             return PlanAnswer(FAILED, reason)
         if where == "processed":
             done = await self._plan_answer(key, newer_than=submission.submitted_at)
             if done is not None:
-                self._forget(key, submission)
+                await asyncio.to_thread(self._forget, key, submission)
                 return done
             return PlanAnswer(IN_PROGRESS, "plan exported; waiting for Module 2 to load it")
         stage = await asyncio.to_thread(self.stages.latest_stage, MODULE1_SOURCE, key[1])

@@ -2,7 +2,11 @@
 
 Built the classic way (argparse, then each bittensor class's `add_args`, then `bt.Config`).
 `bt.Config` ignores the command line unless BT_NO_PARSE_CLI_ARGS is false (BITTENSOR.md), so it
-is set here, and the arguments are passed explicitly (an empty list would fall back to sys.argv).
+is set for that one call, and the arguments are passed explicitly (an empty list would fall back to
+sys.argv). Only for that call: bittensor builds configs of its own (MockSubtensor, a Subtensor
+without one) from sys.argv with a parser that knows only its own flags, which then loads --config
+again and, with --strict, exits on the miner's flags.
+Ranges are checked by `config_checks.check_config`; `--config FILE.yaml` is read by `config_file`.
 """
 
 from __future__ import annotations
@@ -15,16 +19,11 @@ from typing import Any
 import bittensor as bt
 import miner_paths
 
+from miner_neuron.config_file import ConfigFileError, load_config_file, parse_bool
+from miner_neuron.shutdown_budget import MAX_STOP_TIMEOUT_S
+
 DEFAULT_MODULE2_PORT = 8094
-
-
-def _bool(text: str) -> bool:
-    value = text.strip().lower()
-    if value in ("1", "true", "yes", "on"):
-        return True
-    if value in ("0", "false", "no", "off"):
-        return False
-    raise argparse.ArgumentTypeError(f"expected true or false, got {text!r}")
+PARSE_CLI_ENV = "BT_NO_PARSE_CLI_ARGS"
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -35,16 +34,17 @@ class OneLineParser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = OneLineParser(prog="neurons/miner.py", description="Content-recommendation miner")
+    # No abbreviations: `--config` must be found exactly to be taken out before bt.Config (below).
+    parser = OneLineParser(prog="neurons/miner.py", description="Content-recommendation miner", allow_abbrev=False)
     parser.add_argument("--netuid", type=int, default=1, help="subnet uid (default: 1)")
     parser.add_argument("--data-dir", dest="data_dir", default=None,
                         help=f"where everything is written (default: ${miner_paths.DATA_DIR_ENV}, else ~/.content-miner)")
     parser.add_argument("--mock", action="store_true", help="run fully offline: mock chain, wallets in the data dir")
     parser.add_argument("--no_sample", "--no-sample", dest="no_sample", action="store_true",
                         help="with --mock: do not queue the packaged sample account at start-up")
-    parser.add_argument("--blacklist.force_validator_permit", dest="blacklist.force_validator_permit", type=_bool,
+    parser.add_argument("--blacklist.force_validator_permit", dest="blacklist.force_validator_permit", type=parse_bool,
                         nargs="?", const=True, default=True, help="only validators may call (default: true)")
-    parser.add_argument("--blacklist.allow_non_registered", dest="blacklist.allow_non_registered", type=_bool,
+    parser.add_argument("--blacklist.allow_non_registered", dest="blacklist.allow_non_registered", type=parse_bool,
                         nargs="?", const=True, default=False, help="let unregistered keys call (default: false)")
     parser.add_argument("--blacklist.requests_per_minute", dest="blacklist.requests_per_minute", type=float,
                         default=600.0, help="per-hotkey request rate (default: 600)")
@@ -79,7 +79,22 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--supervisor.max_fast_failures", dest="supervisor.max_fast_failures", type=int, default=5,
                         help="after this many fast failures in a row a module is left errored (default: 5)")
     parser.add_argument("--supervisor.stop_timeout", dest="supervisor.stop_timeout", type=float, default=5.0,
-                        help="seconds a module gets to stop before it is killed (default: 5)")
+                        help="seconds a module gets to stop before it is killed (default: 5, at most "
+                             f"{MAX_STOP_TIMEOUT_S:g}: the miner exits within 10 s)")
+    parser.add_argument("--supervisor.health_interval", dest="supervisor.health_interval", type=float, default=5.0,
+                        help="seconds between Module 2 health checks (default: 5)")
+    parser.add_argument("--supervisor.health_timeout", dest="supervisor.health_timeout", type=float, default=2.0,
+                        help="a health check not answered within this many seconds failed (default: 2)")
+    parser.add_argument("--supervisor.health_failures", dest="supervisor.health_failures", type=int, default=3,
+                        help="failed health checks in a row before Module 2 is restarted (default: 3)")
+    # bittensor's own three (bt.Config adds them only to the parser it is given, after our strict
+    # parse below, which would otherwise refuse them as unrecognized).
+    parser.add_argument("--config", type=str, default=False,
+                        help="a YAML file of settings (`axon.port: 8091` or nested); flags override it")
+    parser.add_argument("--strict", action="store_true", default=False,
+                        help="bittensor: refuse unknown flags (the miner always does)")
+    parser.add_argument("--no_version_checking", action="store_true", default=False,
+                        help="accepted for bittensor scripts (bittensor 10.5 has no version check to skip)")
     bt.Wallet.add_args(parser)
     bt.Subtensor.add_args(parser)
     bt.Axon.add_args(parser)
@@ -88,32 +103,40 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def build_config(argv: list[str]) -> Any:
-    """The bt.Config for `argv` (argparse exits 2 with a usage line on bad flags)."""
-    os.environ["BT_NO_PARSE_CLI_ARGS"] = "false"
+    """The bt.Config for `argv` and its --config file (bad flags or file: one line, exit 2)."""
     parser = build_parser()
-    parser.parse_args(argv)  # bad flags: argparse's one-line error and exit 2, before bittensor sees them
-    return bt.Config(parser, args=argv if argv else ["--netuid", "1"])
+    given = parser.parse_args(argv)  # bad flags: argparse's one-line error and exit 2, before bittensor sees them
+    if given.config:
+        try:
+            load_config_file(parser, given.config)
+        except ConfigFileError as err:
+            parser.error(str(err))
+        given = parser.parse_args(argv)
+    # bt.Config would load the file again with its own loader (flat keys only): it gets the flags
+    # without --config, the file's settings being the parser's defaults by now. Never an empty list:
+    # that falls back to sys.argv; --netuid is repeated with the value already in force.
+    args = _without_config(argv) or ["--netuid", str(given.netuid)]
+    previous = os.environ.get(PARSE_CLI_ENV)
+    os.environ[PARSE_CLI_ENV] = "false"
+    try:
+        config = bt.Config(parser, args=args)
+    finally:
+        if previous is None:
+            del os.environ[PARSE_CLI_ENV]
+        else:
+            os.environ[PARSE_CLI_ENV] = previous
+    config.config = given.config
+    return config
 
 
-def check_config(config: Any) -> str | None:
-    """A one-line reason the configuration cannot work, or None."""
-    checks = [
-        (config.netuid >= 0, "--netuid must be >= 0"),
-        (config.status.interval > 0, "--status.interval must be > 0"),
-        (config.stages.poll_interval > 0, "--stages.poll_interval must be > 0"),
-        (0 < config.module2.port < 65536, "--module2.port must be 1-65535"),
-        (config.axon.max_body_bytes >= 1024, "--axon.max_body_bytes must be at least 1024"),
-        (config.blacklist.requests_per_minute > 0, "--blacklist.requests_per_minute must be > 0"),
-        (config.blacklist.burst >= 1, "--blacklist.burst must be >= 1"),
-        (config.module1.wait_seconds > 0 and config.module1.poll_seconds > 0, "--module1 intervals must be > 0"),
-        (config.supervisor.backoff_start >= 0, "--supervisor.backoff_start must be >= 0"),
-        (config.supervisor.backoff_factor >= 1, "--supervisor.backoff_factor must be >= 1"),
-        (config.supervisor.backoff_max >= config.supervisor.backoff_start,
-         "--supervisor.backoff_max must be >= --supervisor.backoff_start"),
-        (config.supervisor.max_fast_failures >= 1, "--supervisor.max_fast_failures must be >= 1"),
-        (config.supervisor.stop_timeout > 0, "--supervisor.stop_timeout must be > 0"),
-    ]
-    for ok, reason in checks:
-        if not ok:
-            return reason
-    return None
+def _without_config(argv: list[str]) -> list[str]:
+    kept: list[str] = []
+    skip = False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg == "--config":
+            skip = True
+        elif not arg.startswith("--config="):
+            kept.append(arg)
+    return kept

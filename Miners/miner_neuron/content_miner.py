@@ -22,12 +22,14 @@ from miner_neuron.account_jobs import AccountJobs
 from miner_neuron.axon_handlers import SynapseHandlers
 from miner_neuron.axon_server import build_axon, start_axon
 from miner_neuron.chain import ChainContext, connect
+from miner_neuron.crash_marking import close_interrupted_stages
 from miner_neuron.module2_client import Module2Client
 from miner_neuron.module_specs import MODULE1_SOURCE, module_specs
 from miner_neuron.restart_policy import RestartPolicy
 from miner_neuron.sample_account import queue_sample_account
+from miner_neuron.shutdown_budget import REPORTER_STOP_S, TRACKER_CLOSE_S
 from miner_neuron.stage_view import StageView
-from miner_neuron.supervisor import ModuleSupervisor
+from miner_neuron.supervisor import HealthSettings, ModuleSupervisor
 
 MODE = "watchdog"
 
@@ -43,6 +45,7 @@ class ContentMiner:
         self.reporter: MinerStageReporter | None = None
         self.tracker: MinerStageTracker | None = None
         self._next_sync = 0.0
+        self._started = False  # start() went through: only then is "Miner stopped" news
 
     # -- start --------------------------------------------------------------------------------
 
@@ -69,12 +72,21 @@ class ContentMiner:
         self.access = access
         self._next_sync = time.monotonic() + config.metagraph.sync_interval
         self.tracker = MinerStageTracker(miner_paths.status_file(self.data_dir), source="miner")
+        # The reporter's cursor is the status file's end now: every transition of the modules is logged,
+        # starting with the stages an earlier run left open (its modules died with it), closed here
+        # before the axon can answer with them and before the modules start.
+        self.reporter = MinerStageReporter(self.tracker, bt.logging)
+        specs = module_specs(config, self.data_dir)
+        for spec in specs:
+            close_interrupted_stages(self.tracker, spec.source, spec.label)
         stages = StageView(self.tracker)
         module2 = Module2Client(f"http://127.0.0.1:{int(config.module2.port)}")
         policy = RestartPolicy(config.supervisor.backoff_start, config.supervisor.backoff_factor,
                                config.supervisor.backoff_max, config.supervisor.stable_seconds,
                                config.supervisor.max_fast_failures)
-        self.supervisor = ModuleSupervisor(module_specs(config, self.data_dir), policy, self.tracker, bt.logging)
+        health = HealthSettings(interval_s=config.supervisor.health_interval, timeout_s=config.supervisor.health_timeout,
+                                failures_before_restart=config.supervisor.health_failures)
+        self.supervisor = ModuleSupervisor(specs, policy, self.tracker, bt.logging, health=health)
         handlers = SynapseHandlers(
             jobs=AccountJobs(self.data_dir, stages, module2), stages=stages, module2=module2, access=access,
             limiter=RateLimiter(config.blacklist.requests_per_minute, config.blacklist.burst),
@@ -89,8 +101,6 @@ class ContentMiner:
         chain = "mock chain (offline)" if self.chain.mock else f"{config.subtensor.network}"
         bt.logging.info(f"🚀 Content Recommendation Miner started successfully (netuid {self.chain.netuid}, {chain}, "
                         f"axon {where}, hotkey {self.chain.wallet.hotkey.ss58_address}, data dir {self.data_dir})")
-        # The reporter's cursor is the status file's end now: every transition of the modules is logged.
-        self.reporter = MinerStageReporter(self.tracker, bt.logging)
         bt.logging.info("🎯 Stage tracking system initialized")
         self.supervisor.start()
         self.reporter.start_monitoring(check_interval=config.stages.poll_interval)
@@ -98,6 +108,7 @@ class ContentMiner:
         if self.chain.mock and not config.no_sample:
             queue_sample_account(self.data_dir)
             bt.logging.info("Mock mode: queued the sample account sample_creator for Module 1")
+        self._started = True
 
     # -- run ----------------------------------------------------------------------------------
 
@@ -149,9 +160,11 @@ class ContentMiner:
             self.supervisor.stop(timeout_s=float(self.config.supervisor.stop_timeout))
             self.supervisor = None
         if self.reporter is not None:
-            self.reporter.stop_monitoring(timeout=2.0)
+            self.reporter.stop_monitoring(timeout=REPORTER_STOP_S)
             self.reporter = None
         if self.tracker is not None:
-            self.tracker.close(0.5)
+            self.tracker.close(TRACKER_CLOSE_S)
             self.tracker = None
+        if self._started:  # after a failed start-up the entry point logs "Cannot start: <reason>" instead
+            self._started = False
             bt.logging.info("Miner stopped")

@@ -15,7 +15,8 @@ from bittensor.utils import networking
 
 from miner_neuron.axon_server import AxonStartError
 from miner_neuron.chain import ChainError
-from miner_neuron.config import build_config, check_config
+from miner_neuron.config import build_config
+from miner_neuron.config_checks import check_config
 from miner_neuron.content_miner import ContentMiner
 
 LOOPBACK = "127.0.0.1"

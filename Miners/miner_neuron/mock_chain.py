@@ -116,7 +116,9 @@ class MockWorld:
 def passwordless_wallet(name: str, path: Path) -> bt.Wallet:
     """A wallet under `path`, created without passwords if missing (files mode 0600)."""
     wallet = bt.Wallet(name=name, hotkey=HOTKEY, path=str(path))
-    wallet.create_if_non_existent(coldkey_use_password=False, hotkey_use_password=False, suppress=True)
+    # Only when missing: for existing keys it prints "ColdKey ... already exists" into the miner's log.
+    if not (wallet.coldkey_file.exists_on_device() and wallet.hotkey_file.exists_on_device()):
+        wallet.create_if_non_existent(coldkey_use_password=False, hotkey_use_password=False, suppress=True)
     return wallet
 
 

@@ -59,7 +59,8 @@ class ModuleProcess:
 
     @property
     def pid(self) -> int | None:
-        return self.popen.pid if self.popen else None
+        popen = self.popen  # read once: the supervisor's thread may clear it meanwhile
+        return popen.pid if popen else None
 
     def alive(self) -> bool:
         return self.popen is not None and self.popen.poll() is None

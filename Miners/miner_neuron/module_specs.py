@@ -34,7 +34,9 @@ def module_specs(config: Any, data_dir: Path) -> list[ModuleSpec]:
     port = int(config.module2.port)
     module1 = ModuleSpec(
         label="Module 1", source=MODULE1_SOURCE, description="Content recommendation system",
-        argv=[*_script(config.module1.script, MODULE1_SCRIPT), "--data-dir", str(data_dir),
+        # --quiet: the miner logs every stage line itself; Module 1 printing them too would only
+        # double its log file.
+        argv=[*_script(config.module1.script, MODULE1_SCRIPT), "--data-dir", str(data_dir), "--quiet",
               "--wait-seconds", f"{config.module1.wait_seconds:g}", "--poll-seconds", f"{config.module1.poll_seconds:g}"],
         log_file=logs / "module1.log", cwd=data_dir, env={**env, "MINER_SOURCE": MODULE1_SOURCE},
     )

@@ -3,7 +3,12 @@
 One thread polls every module a few times a second. A module that exits is reported in one line
 (module, exit code, the stage it was in, restart number and delay), its open stages are closed as
 failed, and it is started again after the backoff; after too many fast failures it is left
-`errored`. Module 2 is also asked for /health; one that stops answering is restarted.
+`errored`. Module 2 is also asked for /health (in a probe thread, so a frozen module never holds
+up the loop); one that fails too many checks in a row is killed and restarted the same way.
+
+`states()` is read by the axon's event loop and the status line, so it takes no lock: each
+module's state is one string attribute, replaced whole, and the list of modules never changes.
+The lock only keeps the supervisor's own thread and `stop()` from acting on a module at once.
 """
 
 from __future__ import annotations
@@ -14,14 +19,15 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-import httpx
-
 from miner_neuron.crash_marking import StageRecorder, close_open_stages
+from miner_neuron.health_probe import HealthProbe
 from miner_neuron.module_process import ExitInfo, ModuleProcess, ModuleSpec
 from miner_neuron.restart_policy import RestartBackoff, RestartPolicy
+from miner_neuron.shutdown_budget import KILL_WAIT_S
 
 RUNNING = "Running"
 STARTING = "Starting"
+UNHEALTHY = "Unhealthy"  # alive, but its last health check(s) failed
 RESTARTING = "Restarting"
 ERRORED = "errored"
 STOPPED = "Stopped"
@@ -36,7 +42,7 @@ class HealthSettings:
 
 
 class SupervisedModule:
-    def __init__(self, spec: ModuleSpec, policy: RestartPolicy) -> None:
+    def __init__(self, spec: ModuleSpec, policy: RestartPolicy, health: HealthSettings) -> None:
         self.spec = spec
         self.process = ModuleProcess(spec)
         self.backoff = RestartBackoff(policy)
@@ -45,20 +51,21 @@ class SupervisedModule:
         self.healthy_once = False
         self.health_failures = 0
         self.next_health_check = 0.0
+        self.probe = HealthProbe(spec.health_url, health.timeout_s) if spec.health_url else None
+        self.killed_for: str | None = None  # why the supervisor killed the current run, if it did
 
 
 class ModuleSupervisor:
     def __init__(self, specs: list[ModuleSpec], policy: RestartPolicy, tracker: StageRecorder, logger: Any, *,
                  check_interval_s: float = 0.2, health: HealthSettings | None = None) -> None:
-        self.modules = [SupervisedModule(spec, policy) for spec in specs]
+        self.health = health or HealthSettings()
+        self.modules = [SupervisedModule(spec, policy, self.health) for spec in specs]
         self.tracker = tracker
         self.logger = logger
         self.check_interval_s = check_interval_s
-        self.health = health or HealthSettings()
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
-        self._http = httpx.Client(timeout=self.health.timeout_s)
         self._stop_timeout_s = 5.0
 
     # -- public -------------------------------------------------------------------------------
@@ -72,12 +79,11 @@ class ModuleSupervisor:
         self._thread.start()
 
     def states(self) -> dict[str, str]:
-        with self._lock:
-            return {module.spec.label: module.state for module in self.modules}
+        """Each module's state, without waiting on the supervisor (see the module docstring)."""
+        return {module.spec.label: module.state for module in self.modules}
 
     def pids(self) -> dict[str, int | None]:
-        with self._lock:
-            return {module.spec.label: module.process.pid for module in self.modules}
+        return {module.spec.label: module.process.pid for module in self.modules}
 
     def stop(self, timeout_s: float = 5.0) -> None:
         """SIGTERM every module's group, SIGKILL what is left after `timeout_s`; returns when all are gone.
@@ -88,10 +94,10 @@ class ModuleSupervisor:
         self._stop_timeout_s = timeout_s
         self._stop.set()
         if self._thread is not None and self._thread.is_alive():
-            self._thread.join(timeout=timeout_s + 5.0)
+            # Its current step is short (no step waits on the network), then _stop_modules.
+            self._thread.join(timeout=timeout_s + KILL_WAIT_S + 1.0)
         else:
             self._stop_modules()
-        self._http.close()
 
     def _stop_modules(self) -> None:
         with self._lock:
@@ -103,7 +109,7 @@ class ModuleSupervisor:
                 if not module.process.wait(deadline):
                     self.logger.warning(f"{module.spec.label} did not stop within {self._stop_timeout_s:g}s; killing it")
                     module.process.signal_group(signal.SIGKILL)
-                    module.process.wait(time.monotonic() + 2.0)
+                    module.process.wait(time.monotonic() + KILL_WAIT_S)
             for module in self.modules:
                 ended = module.process.exited()
                 if ended is not None:
@@ -126,17 +132,12 @@ class ModuleSupervisor:
             with self._lock:
                 self._spawn(module)
         while not self._stop.wait(self.check_interval_s):
-            now = time.monotonic()
             for module in self.modules:
                 try:
                     with self._lock:
                         if self._stop.is_set():
                             return
-                        probe_due = self._check(module, now)
-                    if probe_due:  # the HTTP call is made without the lock: states() never waits on it
-                        healthy = self._probe(module)
-                        with self._lock:
-                            self._after_probe(module, healthy, time.monotonic())
+                        self._check(module, time.monotonic())
                 except Exception as err:  # the watcher must outlive any surprise
                     self.logger.error(f"Supervisor: checking {module.spec.label} failed: {type(err).__name__}: {err}")
 
@@ -144,56 +145,63 @@ class ModuleSupervisor:
         failure = module.process.start()
         module.healthy_once = False
         module.health_failures = 0
+        module.killed_for = None
         module.next_health_check = time.monotonic() + min(1.0, self.health.interval_s)
         if failure is not None:
             self._on_exit(module, failure)
             return
-        module.state = STARTING if module.spec.health_url else RUNNING
+        module.state = STARTING if module.probe else RUNNING
         module.restart_at = None
 
-    def _check(self, module: SupervisedModule, now: float) -> bool:
-        """Handle an exit or a due restart; True when a health probe is due."""
+    def _check(self, module: SupervisedModule, now: float) -> None:
+        """Handle an exit, a due restart, a health answer or a due health check. Never waits."""
         ended = module.process.exited()
         if ended is not None:
             self._on_exit(module, ended)
-            return False
+            return
         if module.state == RESTARTING and module.restart_at is not None and now >= module.restart_at:
             self.logger.info(f"🔁 Restarting {module.spec.label} (restart {module.backoff.restarts})")
             self._spawn(module)
-            return False
-        if module.spec.health_url and module.process.alive() and now >= module.next_health_check:
-            module.next_health_check = now + (self.health.interval_s if module.healthy_once else 0.5)
-            return True
-        return False
-
-    def _probe(self, module: SupervisedModule) -> bool:
-        try:
-            return self._http.get(module.spec.health_url).status_code == 200  # type: ignore[arg-type]
-        except httpx.HTTPError:
-            return False
+            return
+        if module.probe is None or not module.process.alive() or module.killed_for:
+            return
+        answer = module.probe.collect()
+        if answer is not None and answer.pid == module.process.pid:
+            self._after_probe(module, answer.ok, now)
+        if not module.killed_for and not module.probe.in_flight and now >= module.next_health_check:
+            module.next_health_check = now + (self.health.interval_s if module.healthy_once
+                                              else min(0.5, self.health.interval_s))
+            module.probe.start(module.process.pid)
 
     def _after_probe(self, module: SupervisedModule, ok: bool, now: float) -> None:
-        if not module.process.alive():
-            return  # it ended meanwhile: the next check reports the exit
         if ok:
             module.healthy_once, module.health_failures, module.state = True, 0, RUNNING
             return
         if not module.healthy_once and now - module.process.started_at < self.health.startup_grace_s:
             return
         module.health_failures += 1
+        module.state = UNHEALTHY
         if module.health_failures >= self.health.failures_before_restart:
-            self.logger.warning(f"⚠️  {module.spec.label} failed {module.health_failures} health checks in a row; "
-                                "stopping it to restart it")
+            module.killed_for = f"{module.health_failures} failed health checks in a row"
+            self.logger.warning(f"⚠️  {module.spec.label}: {module.killed_for}; stopping it to restart it")
+            # No waiting here: the next check (a fraction of a second later) sees the exit and reports it.
             module.process.signal_group(signal.SIGKILL)
-            module.process.wait(time.monotonic() + 2.0)
 
     def _on_exit(self, module: SupervisedModule, ended: ExitInfo) -> None:
-        closed = close_open_stages(self.tracker, module.spec.source, module.spec.label, ended.reason,
-                                   pid=ended.pid, exit_code=ended.code, crashed=True)
+        killed_for, module.killed_for = module.killed_for, None
+        if killed_for:
+            closed = close_open_stages(self.tracker, module.spec.source, module.spec.label, ended.reason,
+                                       pid=ended.pid, exit_code=ended.code, crashed=False,
+                                       message=f"{module.spec.label} was stopped after {killed_for}")
+            what = f"stopped after {killed_for} (it had run {ended.run_s:.1f}s)"
+        else:
+            closed = close_open_stages(self.tracker, module.spec.source, module.spec.label, ended.reason,
+                                       pid=ended.pid, exit_code=ended.code, crashed=True)
+            crashed = "exited unexpectedly" if ended.code == 0 else "crashed"
+            what = f"{crashed}: {ended.reason} after {ended.run_s:.1f}s"
         where = f"during {closed[0].label()}" if closed else "with no stage running"
         if len(closed) > 1:
             where += f" (+{len(closed) - 1} more)"
-        what = "exited unexpectedly" if ended.code == 0 else "crashed"
         decision = module.backoff.after_exit(ended.run_s)
         if decision.restart:
             module.state = RESTARTING
@@ -203,4 +211,4 @@ class ModuleSupervisor:
             module.state = ERRORED
             module.restart_at = None
             then = f"not restarting: {decision.fast_failures} fast failures in a row (errored)"
-        self.logger.error(f"💥 {module.spec.label} {what}: {ended.reason} after {ended.run_s:.1f}s, {where}; {then}")
+        self.logger.error(f"💥 {module.spec.label} {what}, {where}; {then}")

@@ -21,9 +21,11 @@ from x_api_server import x_api  # noqa: E402,F401  (the FakeXApi fixture)
 def start_miner(tmp_path: Path) -> Iterator[Callable[..., MinerRun]]:
     started: list[MinerRun] = []
 
-    def start(*extra: str, env: dict[str, str] | None = None) -> MinerRun:
-        data_dir = tmp_path / f"data{len(started)}"
-        data_dir.mkdir()
+    def start(*extra: str, env: dict[str, str] | None = None, data_dir: Path | None = None) -> MinerRun:
+        """A new miner; on `data_dir` (an earlier miner's, to restart it) or a new one."""
+        if data_dir is None:
+            data_dir = tmp_path / f"data{len(started)}"
+            data_dir.mkdir()
         miner = MinerRun(data_dir, tmp_path / f"miner{len(started)}.log", *extra, env=env)
         started.append(miner)
         return miner.start()

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import psutil
+from miner_stage_tracker import MinerStageTracker
 
 REPO = Path(__file__).resolve().parents[2]
 MINER = REPO / "neurons" / "miner.py"
@@ -43,20 +44,33 @@ def wait_for(condition: Callable[[], T], *, timeout: float, what: str, interval:
         time.sleep(interval)
 
 
+# Not passed to the miner: it must keep its files in the data directory by itself. XDG_* and
+# MPLCONFIGDIR would send libraries' files elsewhere (the miner sets its own: miner_paths), READ_ONLY
+# keeps bittensor out of ~/.bittensor and PYTHONDONTWRITEBYTECODE keeps __pycache__ out of the
+# source tree (neurons/miner.py sets both), so a write into $HOME or the tree shows up in the tests.
+NOT_INHERITED = ("MPLCONFIGDIR", "READ_ONLY", "PYTHONDONTWRITEBYTECODE")
+
+
 class MinerRun:
-    def __init__(self, data_dir: Path, log_path: Path, *extra: str, env: dict[str, str] | None = None) -> None:
+    def __init__(self, data_dir: Path, log_path: Path, *extra: str, env: dict[str, str] | None = None,
+                 home: Path | None = None) -> None:
         self.data_dir = data_dir
         self.log_path = log_path
+        # An empty HOME outside the data directory: a write into ~ is not hidden among the data.
+        self.home = home or data_dir.parent / f"{data_dir.name}-home"
         self.axon_port = free_port()
         self.module2_port = free_port()
         self.extra = extra
         self.env = env or {}
         self.process: subprocess.Popen[bytes] | None = None
+        self.started_at = 0.0  # wall clock, for comparing with file times
 
     def start(self) -> MinerRun:
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("MINER_", "BT_", "X_API", "X_BEARER"))}
-        env.update({"PYTHONDONTWRITEBYTECODE": "1", "PYTHONUNBUFFERED": "1", "HOME": str(self.data_dir / "home"),
-                    **self.env})
+        self.home.mkdir(parents=True, exist_ok=True)
+        env = {k: v for k, v in os.environ.items()
+               if not k.startswith(("MINER_", "BT_", "X_API", "X_BEARER", "XDG_")) and k not in NOT_INHERITED}
+        env.update({"PYTHONUNBUFFERED": "1", "HOME": str(self.home), **self.env})
+        self.started_at = time.time()
         argv = [sys.executable, str(MINER), "--mock", "--netuid", "7", "--data-dir", str(self.data_dir),
                 "--axon.port", str(self.axon_port), "--module2.port", str(self.module2_port),
                 "--stages.poll_interval", "0.2", *self.extra]
@@ -107,6 +121,22 @@ class MinerRun:
             return None
 
         return wait_for(find, timeout=20, what=f"a child running {script_part}")
+
+    def freeze_module_in_stage(self, script_part: str, source: str, username: str, stage_number: int) -> int:
+        """SIGSTOP the module the moment the status file shows it running `stage_number` for `username`,
+        and check it is still in that stage once frozen; returns its pid. However short the stage, the
+        module is caught in it (a fast poll of the status file, not a log line read after the fact)."""
+        pid = self.module_pid(script_part)
+        tracker = MinerStageTracker(self.data_dir / "miner_status.json")
+
+        def in_stage() -> bool:
+            entry = tracker.get_current_stage(source=source, username=username)
+            return entry["stage_number"] == stage_number and entry["status"] == "running"
+
+        wait_for(in_stage, timeout=120, interval=0.005, what=f"{source} to start Stage {stage_number} for {username}")
+        os.kill(pid, signal.SIGSTOP)
+        assert in_stage(), f"Stage {stage_number} ended before {source} could be frozen in it: use a bigger account"
+        return pid
 
     def send(self, signum: int) -> None:
         assert self.process is not None

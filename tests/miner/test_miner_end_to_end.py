@@ -7,6 +7,8 @@ from __future__ import annotations
 import base64
 import io
 import re
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -19,13 +21,14 @@ import psutil
 import pytest
 from content_miner_protocol import ContentPlanSynapse
 from content_pipeline.sample_account import generate_sample_posts
-from miner_harness import MinerRun, run, wait_for
+from miner_harness import REPO, MinerRun, free_port, run, wait_for
 from miner_neuron.miner_client import MinerClient, axon_info, mock_keys
 from PIL import Image
 from x_api_server import TOKEN, FakeXApi, _handler_for, api_post
 
 USERNAME = "Creator_One"
 POSTS = 80
+QUERY_MINER = REPO / "scripts" / "query_miner.py"
 
 
 @pytest.fixture(scope="module")
@@ -142,6 +145,36 @@ def test_status_synapse_reports_modules_accounts_and_events(miner: MinerRun, cli
     assert all(event.username.lower() == USERNAME.lower() for event in status.events or [])
 
 
+def _query_miner(miner: MinerRun, *args: str) -> subprocess.CompletedProcess[str]:
+    """scripts/query_miner.py as an operator runs it, with the miner's (empty) HOME."""
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(miner.home), "PYTHONUNBUFFERED": "1"}
+    return subprocess.run([sys.executable, str(QUERY_MINER), "--data-dir", str(miner.data_dir), *args],
+                          capture_output=True, text=True, timeout=120, env=env, cwd=miner.home, check=False)
+
+
+def test_query_miner_script_prints_each_answer_and_exits_0(miner: MinerRun, tmp_path: Path) -> None:
+    card = tmp_path / "card.png"
+    done = _query_miner(miner, "--port", str(miner.axon_port), "--username", USERNAME, "--out", str(card))
+    assert done.returncode == 0 and done.stderr == "", (done.returncode, done.stdout, done.stderr)
+    lines = done.stdout.splitlines()
+    assert re.fullmatch(r"✅ StageStatus: HTTP 200 \| mode: watchdog \| modules: \{'Module 1': 'Running', "
+                        r"'Module 2': 'Running'\} \| accounts: \d+", lines[0]), lines[0]
+    assert re.search(rf"^     module1 +{USERNAME} +Stage 7 Complete - completed: Pipeline completed - \d+ "
+                     "recommendations generated$", done.stdout, re.MULTILINE), done.stdout
+    assert re.search(r"^✅ ContentPlan: HTTP 200 \| state: done \| message: \d+ recommendations$", done.stdout,
+                     re.MULTILINE), done.stdout
+    assert re.search(r"^     #1 rec-\w+: .+", done.stdout, re.MULTILINE), done.stdout
+    image = re.search(r"^✅ RecommendationImage: HTTP 200 \| state: ready \| id: rec-\w+ \| png_bytes: (\d+)$",
+                      done.stdout, re.MULTILINE)
+    assert image, done.stdout
+    assert lines[-1] == f"     saved {card}" and card.stat().st_size == int(image.group(1))
+
+    nobody = _query_miner(miner, "--port", str(free_port()), "--username", USERNAME)
+    assert nobody.returncode == 1, (nobody.stdout, nobody.stderr)
+    first, *_ = nobody.stdout.splitlines()
+    assert first.startswith("❌ StageStatus: HTTP ") and "Traceback" not in nobody.stdout + nobody.stderr, nobody.stdout
+
+
 def test_unregistered_and_non_validator_keys_get_403(miner: MinerRun, tmp_path: Path) -> None:
     stranger = bt.Wallet(name="stranger", hotkey="default", path=str(tmp_path / "wallets"))
     stranger.create_if_non_existent(coldkey_use_password=False, hotkey_use_password=False, suppress=True)
@@ -192,3 +225,10 @@ def test_sigterm_stops_everything_with_exit_0_within_10_seconds(miner: MinerRun,
     gone, alive = psutil.wait_procs(tree, timeout=1)
     assert not alive, [p.pid for p in alive]
     assert "Miner stopped" in miner.log()
+    # The whole run (both modules, every stage, query_miner.py) wrote nothing outside its data directory:
+    # not into HOME (an empty directory of its own), not into the source tree. The test process may have
+    # compiled files there before the run (pytest without PYTHONDONTWRITEBYTECODE): only newer ones count.
+    assert [str(path.relative_to(miner.home)) for path in miner.home.rglob("*")] == []
+    compiled = [path for root in (REPO / "Miners", REPO / "neurons", REPO / "scripts") for path in root.rglob("*.pyc")
+                if path.stat().st_mtime >= miner.started_at - 1.0]
+    assert compiled == [], compiled
