@@ -3,6 +3,14 @@
 Names from the URL are checked against strict patterns before any path is built (400 if they do
 not match); well-formed names that the service does not know give 404. Both carry a one-line
 JSON `detail`.
+
+An image is served only if it was rendered from the plan the service holds now. Until then the
+answer is 503 with `Retry-After` (the card is being rendered: ask again), which the axon reports
+as "pending"; an image whose render failed is 404 with the reason (asking again will not help
+until the plan changes). A stale card from an older plan is never answered with 200.
+
+Each resource has one URL: no trailing-slash redirects (Starlette builds their `Location` from
+the client's `Host` header), so `/plans/twitter/elonmusk/` is a 404 like any unknown route.
 """
 
 from __future__ import annotations
@@ -12,11 +20,11 @@ from collections.abc import Awaitable, Callable
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .api_models import AccountList, AccountSummary, Health, ImageRef
 from .catalog import AccountEntry, ImageStatus
 from .names import AccountKey, InvalidName, check_name
-from .safe_paths import OutsideDataDir
 from .service import ImageService
 from .settings import IMAGE_SUFFIX, SOURCE_NAME
 from .stage_status import TrackerUnavailable, read_stage_status
@@ -33,11 +41,18 @@ class ApiError(Exception):
 
 
 def create_app(service: ImageService) -> FastAPI:
-    app = FastAPI(title="Module 2: image generator and query handler", docs_url=None, redoc_url=None, openapi_url=None)
+    app = FastAPI(
+        title="Module 2: image generator and query handler", docs_url=None, redoc_url=None, openapi_url=None, redirect_slashes=False
+    )
 
     @app.exception_handler(ApiError)
     async def _api_error(_: Request, err: ApiError) -> JSONResponse:
         return JSONResponse({"detail": err.detail}, status_code=err.status_code, headers=err.headers)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _no_route(_: Request, err: StarletteHTTPException) -> JSONResponse:
+        detail = _NO_ROUTE if err.status_code == 404 else str(err.detail)
+        return JSONResponse({"detail": detail}, status_code=err.status_code, headers=err.headers)
 
     @app.middleware("http")
     async def _unexpected(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
@@ -75,7 +90,12 @@ def create_app(service: ImageService) -> FastAPI:
         summary = _summary(entry)
         if entry.plan is not None:
             summary.images = [
-                ImageRef(id=rec.id, rank=rec.rank, url=_image_url(entry.key, rec.id), ready=service.store.image_path(entry.key, rec.id).is_file())
+                ImageRef(
+                    id=rec.id,
+                    rank=rec.rank,
+                    url=_image_url(entry.key, rec.id),
+                    ready=rec.id in entry.rendered and service.store.has_image(entry.key, rec.id),
+                )
                 for rec in entry.plan.plan.recommendations
             ]
         return summary
@@ -91,18 +111,8 @@ def create_app(service: ImageService) -> FastAPI:
     @app.get("/images/{platform}/{username}/{image_name}")
     async def image(platform: str, username: str, image_name: str) -> Response:
         entry = _entry(service, platform, username)
-        rec_id = image_name.removesuffix(IMAGE_SUFFIX)
-        _checked("recommendation id", rec_id)
-        known = entry.plan is not None and any(rec.id == rec_id for rec in entry.plan.plan.recommendations)
-        if not known:
-            raise ApiError(404, f"no recommendation {rec_id!r} in the content plan for {entry.key.label}")
-        try:
-            png = service.store.read_image(entry.key, rec_id)
-        except OutsideDataDir:
-            raise ApiError(404, f"no image for {entry.key.label}/{rec_id}") from None
-        if png is None:
-            raise ApiError(503, f"image {rec_id} for {entry.key.label} is not rendered yet ({entry.status.value})", {"Retry-After": "1"})
-        return Response(png, media_type="image/png")
+        rec_id = _checked("recommendation id", image_name.removesuffix(IMAGE_SUFFIX))
+        return Response(_current_png(service, entry, rec_id), media_type="image/png")
 
     @app.get("/status")
     def status(source: str | None = None) -> dict[str, object]:  # sync: file I/O runs in the thread pool
@@ -112,6 +122,12 @@ def create_app(service: ImageService) -> FastAPI:
             raise ApiError(503, str(err)) from None
 
     return app
+
+
+_NO_ROUTE = (
+    "no such route; routes are /health, /accounts, /accounts/{platform}/{username}, /plans/{platform}/{username}, "
+    "/images/{platform}/{username}/{rec_id}.png and /status, without a trailing slash"
+)
 
 
 def _checked(kind: str, value: str) -> str:
@@ -127,6 +143,32 @@ def _entry(service: ImageService, platform: str, username: str) -> AccountEntry:
     if entry is None:
         raise ApiError(404, f"no content plan for {key.label}")
     return entry
+
+
+def _current_png(service: ImageService, entry: AccountEntry, rec_id: str) -> bytes:
+    """The card of `rec_id` rendered from the plan `entry` holds, or an `ApiError` saying why not."""
+    loaded, label = entry.plan, entry.key.label
+    if loaded is None or all(rec.id != rec_id for rec in loaded.plan.recommendations):
+        raise ApiError(404, f"no recommendation {rec_id!r} in the content plan for {label}")
+    if rec_id in entry.rendered:
+        png = service.store.read_image(entry.key, rec_id)
+        latest = service.catalog.get(entry.key)
+        # Checked again after reading: a newer plan's render writes files only after replacing the entry.
+        if latest is None or latest.plan is None or latest.plan.fingerprint != loaded.fingerprint:
+            raise ApiError(503, f"the content plan for {label} changed while image {rec_id} was read; ask again", {"Retry-After": "1"})
+        if png is not None:
+            return png
+        if entry.status is ImageStatus.READY:
+            service.watcher.request_check(entry.key)  # deleted, or replaced by a symlink: render it again
+            raise ApiError(503, f"image {rec_id} for {label} is missing on disk; rendering it again", {"Retry-After": "1"})
+    if entry.status is ImageStatus.FAILED:
+        raise ApiError(404, f"image {rec_id} for {label} could not be rendered from the current plan ({entry.error}); tried again when the plan changes")
+    total = len(loaded.plan.recommendations)
+    raise ApiError(
+        503,
+        f"image {rec_id} for {label} is still rendering for the current plan ({entry.status.value}, {entry.images_ready} of {total} ready)",
+        {"Retry-After": "1"},
+    )
 
 
 def _image_url(key: AccountKey, rec_id: str) -> str:

@@ -28,10 +28,16 @@ class AccountEntry:
     key: AccountKey
     plan: LoadedPlan | None  # the last valid plan; kept while a newer file version is invalid
     status: ImageStatus
-    images_ready: int = 0
+    # Recommendations whose image on disk was rendered from `plan`: only these are served. While a
+    # changed plan renders, the files of the others still hold the previous plan's cards.
+    rendered: frozenset[str] = frozenset()
     rendered_at: datetime | None = None
     error: str | None = None  # why the status is FAILED or INVALID_PLAN, or why the file was skipped
     renders: int = 0  # renders of this account by this process
+
+    @property
+    def images_ready(self) -> int:
+        return len(self.rendered)
 
 
 class PlanCatalog:

@@ -40,21 +40,26 @@ class ImageGenerator:
         self._stopping = stopping
         self._clock = clock
 
-    def render_account(self, loaded: LoadedPlan) -> bool:
-        """Render every recommendation of `loaded`, then record the plan's fingerprint. True on success."""
+    def render_account(self, loaded: LoadedPlan, done: frozenset[str] = frozenset()) -> bool:
+        """Render the recommendations of `loaded` not in `done` (already on disk for this plan), then
+        record the plan's fingerprint. True on success. Stops between cards once `stopping` is set."""
         key, plan = loaded.key, loaded.plan
-        count = len(plan.recommendations)
+        todo = [rec for rec in plan.recommendations if rec.id not in done]
+        count = len(todo)
         details = {"platform": key.platform, "images": count, "plan_sha256": loaded.fingerprint[:16]}
         stage_start(RENDER_STAGE, f"Rendering {count} images for {key.username}", username=key.username, details=details)
-        self._catalog.update(key, status=ImageStatus.RENDERING, images_ready=0, error=None)
+        rendered = set(done)
+        self._catalog.update(key, status=ImageStatus.RENDERING, rendered=frozenset(rendered), error=None)
         started = time.perf_counter()
         try:
-            for done, rec in enumerate(plan.recommendations, start=1):
+            self._store.invalidate(key)
+            for rec in todo:
                 if self._stopping.is_set():
                     raise RenderInterrupted
                 self._store.write_image(key, rec.id, self._renderer.render(plan, rec))
                 self._catalog.count_image()
-                self._catalog.update(key, images_ready=done)
+                rendered.add(rec.id)
+                self._catalog.update(key, rendered=frozenset(rendered))
             record = self._store.record(key, loaded.fingerprint, self._renderer.name, [rec.id for rec in plan.recommendations], self._clock())
         except RenderInterrupted:
             logger.info("Rendering for %s interrupted by shutdown; it resumes on the next start", key.label)
@@ -71,7 +76,7 @@ class ImageGenerator:
         elapsed = time.perf_counter() - started
         previous = self._catalog.get(key)  # only this thread writes entries, so read-then-update is safe
         renders = previous.renders + 1 if previous else 1
-        self._catalog.update(key, status=ImageStatus.READY, rendered_at=record.rendered_at, images_ready=count, error=None, renders=renders)
+        self._catalog.update(key, status=ImageStatus.READY, rendered_at=record.rendered_at, rendered=frozenset(rendered), error=None, renders=renders)
         logger.info("Rendered %d images for %s in %.2fs", count, key.label, elapsed)
         stage_complete(
             RENDER_STAGE,

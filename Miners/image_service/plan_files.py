@@ -47,6 +47,8 @@ def find_plan_files(exports_dir: Path) -> dict[AccountKey, Path]:
 
     Directories with names outside the strict patterns, or that resolve outside `exports_dir`
     (a symlink pointing elsewhere), are left out; `rejected` logging is the caller's business.
+    A `content_plan.json` that exists but is not a regular file (a directory, a FIFO) is listed:
+    the caller reports it as unreadable instead of the account silently never appearing.
     """
     found: dict[AccountKey, Path] = {}
     if not exports_dir.is_dir():
@@ -63,13 +65,27 @@ def find_plan_files(exports_dir: Path) -> dict[AccountKey, Path]:
                 if candidate.exists():
                     logger.debug("Ignoring %s: %s", candidate, err)
                 continue
-            if resolved.is_file():
+            if resolved.exists():
                 found[key] = resolved
     return found
 
 
 def parse_plan(key: AccountKey, raw: bytes) -> LoadedPlan:
-    """Validate `raw` as the content plan of `key`, or raise `PlanFileError` with one line."""
+    """Validate `raw` as the content plan of `key`, or raise `PlanFileError` with one line.
+
+    Whatever the bytes make the parsers raise is a `PlanFileError`: a plan nested 200,000 levels
+    deep made `json` raise `RecursionError`, which escaped as a failed scan instead of a skipped plan.
+    """
+    try:
+        return _validated(key, raw)
+    except PlanFileError:
+        raise
+    except Exception as err:  # noqa: BLE001  (any parser failure is a corrupt plan, see the docstring)
+        lines = str(err).strip().splitlines()
+        raise PlanFileError(f"cannot be parsed: {type(err).__name__}: {lines[0] if lines else 'no detail'}") from None
+
+
+def _validated(key: AccountKey, raw: bytes) -> LoadedPlan:
     try:
         plan = ContentPlan.model_validate_json(raw)
     except ValidationError as err:
@@ -95,7 +111,7 @@ def _declared_major(raw: bytes) -> str | None:
     """The major part of `schema_version` if the document declares one we can see cheaply."""
     try:
         document = json.loads(raw)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: deep nesting, which pydantic's parser refuses first
         return None
     version = document.get("schema_version") if isinstance(document, dict) else None
     return str(version).split(".")[0] if version is not None else None

@@ -16,7 +16,10 @@ def inside(root: Path, *parts: str) -> Path:
     pattern cannot see, such as a symlinked account directory pointing elsewhere.
     """
     base = root.resolve()
-    candidate = base.joinpath(*parts).resolve()
+    try:
+        candidate = base.joinpath(*parts).resolve()
+    except (RuntimeError, OSError) as err:  # a symlink loop raises RuntimeError: no path to prove anything about
+        raise OutsideDataDir(f"{'/'.join(parts)} cannot be resolved: {err}") from None
     if candidate != base and not candidate.is_relative_to(base):
         raise OutsideDataDir(f"{'/'.join(parts)} resolves outside {base}")
     return candidate

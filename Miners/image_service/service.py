@@ -17,6 +17,8 @@ from .watcher import PlanWatcher
 
 logger = logging.getLogger(__name__)
 
+STOP_JOIN_S = 1.5  # the watcher checks the stop event between cards; a card takes ~50 ms (see server.py's budget)
+
 
 class ImageService:
     def __init__(self, settings: ServiceSettings, renderer: CardRenderer) -> None:
@@ -48,7 +50,7 @@ class ImageService:
         """Ask the watcher to stop; safe from a signal handler (sets an event, nothing else)."""
         self.stopping.set()
 
-    def stop(self, timeout_s: float = 3.0) -> None:
+    def stop(self, timeout_s: float = STOP_JOIN_S) -> None:
         self.stopping.set()
         if not self.watcher.join(timeout_s):
             logger.warning("Plan watcher did not stop within %.1fs; exiting anyway", timeout_s)

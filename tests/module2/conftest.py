@@ -22,7 +22,7 @@ def start_service(data_dir: Path, tmp_path: Path) -> Iterator[Callable[..., Modu
     started: list[Module2] = []
 
     def start(*extra: str) -> Module2:
-        service = Module2(data_dir, tmp_path / "module2.log")
+        service = Module2(data_dir, tmp_path / "module2.log", tmp_path / "home")
         started.append(service)
         return service.start(*extra)
 

@@ -19,7 +19,8 @@ from content_pipeline.plan import ContentPlan
 from PIL import Image
 
 REPO = Path(__file__).resolve().parents[2]
-MAIN = REPO / "Miners" / "Module2" / "main.py"
+MINERS = REPO / "Miners"
+MAIN = MINERS / "Module2" / "main.py"
 POLL_INTERVAL = "0.2"
 
 T = TypeVar("T")
@@ -31,8 +32,8 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def wait_for(condition: Callable[[], T], *, timeout: float = 15.0, what: str = "condition") -> T:
-    """Poll `condition` until it returns something truthy; fail with `what` after `timeout` seconds."""
+def wait_for(condition: Callable[[], T], *, timeout: float = 15.0, what: str = "condition", every: float = 0.05) -> T:
+    """Poll `condition` every `every` seconds until it returns something truthy; fail with `what` after `timeout` seconds."""
     deadline = time.monotonic() + timeout
     last_error: Exception | None = None
     while time.monotonic() < deadline:
@@ -42,8 +43,36 @@ def wait_for(condition: Callable[[], T], *, timeout: float = 15.0, what: str = "
                 return result
         except (httpx.HTTPError, OSError) as err:
             last_error = err
-        time.sleep(0.05)
+        time.sleep(every)
     raise AssertionError(f"timed out after {timeout}s waiting for {what} (last error: {last_error})")
+
+
+def clean_env(home: Path) -> dict[str, str]:
+    """A bare environment for the service: HOME (and TMPDIR) are empty folders outside the data
+    directory, and nothing like PYTHONDONTWRITEBYTECODE or MINER_* does the service's job for it,
+    so tests see whether it keeps its own files in the data directory and the source tree clean."""
+    tmp = home.parent / f"{home.name}-tmp"
+    for folder in (home, tmp):
+        folder.mkdir(parents=True, exist_ok=True)
+    return {"PATH": os.environ.get("PATH", os.defpath), "HOME": str(home), "TMPDIR": str(tmp)}
+
+
+def bytecode_dirs() -> set[Path]:
+    return set(MINERS.rglob("__pycache__"))
+
+
+def process_state(pid: int) -> str:
+    """The one-letter state in /proc/PID/stat: R running, S sleeping, T stopped, Z zombie..."""
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    return stat[stat.rindex(")") + 2]
+
+
+def catches(pid: int, signum: int) -> bool:
+    """Whether the process has a handler installed for `signum` (the SigCgt mask in /proc/PID/status)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("SigCgt:"):
+            return bool(int(line.split()[1], 16) & (1 << (signum - 1)))
+    return False
 
 
 def plan_file(data_dir: Path, platform: str, username: str) -> Path:
@@ -67,25 +96,29 @@ def write_plan(data_dir: Path, plan: ContentPlan) -> Path:
 class Module2:
     """One run of `python Miners/Module2/main.py` with its own log file."""
 
-    def __init__(self, data_dir: Path, log_path: Path) -> None:
+    def __init__(self, data_dir: Path, log_path: Path, home: Path) -> None:
         self.data_dir = data_dir
         self.log_path = log_path
+        self.home = home
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.client = httpx.Client(base_url=self.base_url, timeout=5.0)
         self.process: subprocess.Popen[bytes] | None = None
 
-    def start(self, *extra: str) -> Module2:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("MINER_")}
-        env["PYTHONDONTWRITEBYTECODE"] = "1"
+    def launch(self, *extra: str) -> subprocess.Popen[bytes]:
+        """Start the process and return at once (`start` also waits for it to answer)."""
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(
                 [sys.executable, str(MAIN), "--data-dir", str(self.data_dir), "--port", str(self.port), "--poll-interval", POLL_INTERVAL, *extra],
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 cwd=self.data_dir,
-                env=env,
+                env=clean_env(self.home),
             )
+        return self.process
+
+    def start(self, *extra: str) -> Module2:
+        self.launch(*extra)
         wait_for(self._healthy, timeout=20, what="the service to answer /health")
         return self
 
@@ -136,6 +169,13 @@ class Module2:
     def send(self, signum: int) -> None:
         assert self.process is not None
         self.process.send_signal(signum)
+
+    def wait(self, timeout: float) -> int:
+        """Wait up to `timeout` for the process to end by itself; returns the exit code."""
+        assert self.process is not None
+        code = self.process.wait(timeout=timeout)
+        self.client.close()
+        return code
 
     def stop(self, timeout: float = 5.0) -> int:
         """SIGTERM, then wait up to `timeout`; returns the exit code."""

@@ -6,8 +6,9 @@ import hashlib
 import json
 from collections.abc import Callable
 
-from module2_helpers import Module2, plan_file, wait_for, write_plan
 from image_service.layout import card_layout
+from miner_stage_tracker import MinerStageTracker
+from module2_helpers import Module2, plan_file, wait_for, write_plan
 from plan_factory import LONG_DRAFT, SHORT_DRAFT, make_plan, recommendation
 from png_regions import ink
 
@@ -98,6 +99,62 @@ def test_status_route_shows_module2_stages(service: Module2, start_service: Call
     stage = wait_for(rendered_stage, what="module2's stage 6 for erin in /status")
     assert stage["stage_number"] == 6
     assert "Rendered 2 images for erin" in stage["message"]
+    events = [
+        (e["status"], e["message"])
+        for e in MinerStageTracker(service.data_dir / "miner_status.json").read_events()
+        if e["source"] == "module2" and e["username"] == "erin" and e["stage_number"] == 6
+    ]
+    assert [status for status, _ in events] == ["running", "completed"]
+    assert events[0][1] == "Rendering 2 images for erin"
     everything = service.get("/status").json()
     assert everything["current"]["module2"][""]["stage_number"] == 0
     assert "module2" in json.loads((service.data_dir / "miner_status.json").read_text())["current"]
+
+
+def sha256(raw: bytes) -> str:
+    return hashlib.sha256(raw).hexdigest()
+
+
+def test_card_of_the_previous_plan_is_never_served_while_the_new_one_renders(service: Module2) -> None:
+    write_plan(service.data_dir, make_plan("frank", count=40))
+    service.wait_ready("twitter", "frank")
+    old_last = service.get("/images/twitter/frank/rec-40.png").content
+
+    changed = make_plan("frank", recommendations=[recommendation(i, draft=SHORT_DRAFT) for i in range(1, 41)])  # same ids, new cards
+    write_plan(service.data_dir, changed)
+    wanted = sha256(changed.model_dump_json().encode())
+    account = wait_for(
+        lambda: (a := service.account("twitter", "frank")) and a["plan_sha256"] == wanted and a,
+        what="the changed plan to be picked up",
+    )
+    response = service.get("/images/twitter/frank/rec-40.png")
+    assert response.content != old_last  # the file on disk still held it until rec-40's turn came
+    if account["status"] != "ready":
+        assert not account["images"][-1]["ready"]
+    if response.status_code == 503:
+        assert response.headers["retry-after"] == "1"
+        assert response.json()["detail"].startswith("image rec-40 for twitter/frank is still rendering for the current plan (")
+    else:  # only if the whole plan rendered between the two requests
+        assert response.status_code == 200
+    service.wait_ready("twitter", "frank", sha256=wanted)
+    assert service.get("/images/twitter/frank/rec-40.png").content not in (b"", old_last)
+
+
+def test_images_left_over_by_a_render_that_failed_partway_are_not_served(service: Module2) -> None:
+    write_plan(service.data_dir, make_plan("gina", count=3))
+    service.wait_ready("twitter", "gina")
+    folder = service.data_dir / "images" / "twitter" / "gina"
+    old_third = (folder / "rec-03.png").read_bytes()
+    (folder / "rec-02.png").unlink()
+    (folder / "rec-02.png").mkdir()  # the new card cannot replace it: the render fails at rec-02
+
+    write_plan(service.data_dir, make_plan("gina", recommendations=[recommendation(i, draft=SHORT_DRAFT) for i in range(1, 4)]))
+    account = wait_for(lambda: (a := service.account("twitter", "gina")) and a["status"] == "failed" and a, what="the render to fail")
+    assert [image["ready"] for image in account["images"]] == [True, False, False]
+    assert account["images_ready"] == 1
+
+    assert service.image("/images/twitter/gina/rec-01.png").size == (1200, 675)  # rendered from the new plan
+    assert (folder / "rec-03.png").read_bytes() == old_third  # the old plan's card is still on disk...
+    response = service.get("/images/twitter/gina/rec-03.png")
+    assert response.status_code == 404  # ...but is not served as the new plan's
+    assert response.json()["detail"].startswith("image rec-03 for twitter/gina could not be rendered from the current plan (")

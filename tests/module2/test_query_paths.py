@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -73,6 +74,11 @@ def test_malformed_names_are_400_naming_the_rule(ready_service: Module2, path: s
         "/images/twitter/elonmusk/rec-01.png%00.txt",
         "/images/twitter/..%5C..%5Coutside/rec-01.png",
         "/images/..%2F..%2Foutside/x/rec-01.png",
+        # A trailing slash was a 307 whose Location came from the client's Host header.
+        "/plans/twitter/elonmusk/",
+        "/accounts/twitter/elonmusk/",
+        "/images/twitter/elonmusk/rec-01.png/",
+        "/health/",
     ],
 )
 def test_traversal_attempts_read_nothing(ready_service: Module2, outside: Path, raw_path: str) -> None:
@@ -80,6 +86,12 @@ def test_traversal_attempts_read_nothing(ready_service: Module2, outside: Path, 
     assert status in (400, 404), (raw_path, status, body[:200])
     assert SECRET not in body and b"root:" not in body
     assert body.startswith(b'{"detail":')
+
+
+def test_trailing_slash_is_404_never_a_redirect_to_the_clients_host(ready_service: Module2) -> None:
+    response = ready_service.client.get("/plans/twitter/elonmusk/", headers={"Host": "evil.example"})
+    assert response.status_code == 404 and "location" not in response.headers
+    assert "without a trailing slash" in response.json()["detail"]
 
 
 def test_symlinked_account_directory_pointing_outside_is_never_served(ready_service: Module2, outside: Path) -> None:
@@ -108,16 +120,62 @@ def test_symlinked_plan_file_pointing_outside_is_never_served(ready_service: Mod
     assert response.status_code == 404 and SECRET not in response.content
 
 
-def test_symlinked_image_pointing_outside_is_not_read(ready_service: Module2, outside: Path) -> None:
-    image = ready_service.data_dir / "images" / "twitter" / "elonmusk" / "rec-02.png"
+def _image_becomes_a_link_to(service: Module2, target: Path) -> Path:
+    image = service.data_dir / "images" / "twitter" / "elonmusk" / "rec-02.png"
     image.unlink()
-    image.symlink_to(outside / "rec-01.png")
+    image.symlink_to(target)
+    return image
+
+
+def _replaced_by_a_real_card(service: Module2, image: Path, outside: Path) -> None:
+    def all_ready() -> bool:
+        account = service.account("twitter", "elonmusk")
+        return account is not None and account["status"] == "ready" and all(i["ready"] for i in account["images"])
+
+    wait_for(all_ready, what="rec-02 to be rendered again")
+    assert service.image("/images/twitter/elonmusk/rec-02.png").size == (1200, 675)
+    assert image.is_file() and not image.is_symlink()
+    assert (outside / "rec-01.png").read_bytes() == SECRET  # the link's target is left alone
+    assert "Traceback" not in service.log()
+
+
+def test_symlinked_image_pointing_outside_is_not_read_and_is_rendered_again(ready_service: Module2, outside: Path) -> None:
+    image = _image_becomes_a_link_to(ready_service, outside / "rec-01.png")
+    account = ready_service.get("/accounts/twitter/elonmusk")
+    assert account.status_code == 200  # was a 500: building the path raised OutsideDataDir
+    assert [i["ready"] for i in account.json()["images"]] == [True, False]
+
     response = ready_service.get("/images/twitter/elonmusk/rec-02.png")
-    assert response.status_code == 404 and SECRET not in response.content
+    assert response.status_code == 503 and SECRET not in response.content
+    assert response.json()["detail"] == "image rec-02 for twitter/elonmusk is missing on disk; rendering it again"
+    _replaced_by_a_real_card(ready_service, image, outside)
+
+
+def test_symlinked_image_found_at_start_is_rendered_again(ready_service: Module2, start_service: Callable[..., Module2], outside: Path) -> None:
+    assert ready_service.stop() == 0
+    image = _image_becomes_a_link_to(ready_service, outside / "rec-01.png")
+    restarted = start_service()  # its first scan raised on the link, and the account never appeared
+    _replaced_by_a_real_card(restarted, image, outside)
+    assert restarted.account("twitter", "elonmusk")["renders"] == 1
+
+
+@pytest.mark.parametrize(
+    "raw_path, status",
+    [
+        ("/" + "a" * 5000, 404),
+        ("/plans/twitter/" + "a" * 5000, 400),
+        ("/plans/" + "a" * 5000 + "/elonmusk", 400),
+        ("/images/twitter/elonmusk/" + "a" * 5000 + ".png", 400),
+    ],
+)
+def test_very_long_names_are_a_clean_4xx(ready_service: Module2, raw_path: str, status: int) -> None:
+    code, body = ready_service.raw_get(raw_path)
+    assert code == status and body.startswith(b'{"detail":') and len(body) < 1000
 
 
 def test_the_service_keeps_serving_after_bad_requests(ready_service: Module2) -> None:
-    for raw_path in ("/plans/twitter/..", "/images/%00/%00/%00", "/" + "a" * 5000):
-        ready_service.raw_get(raw_path)
+    for raw_path in ("/plans/twitter/..", "/images/%00/%00/%00", "/" + "a" * 5000, "/plans/twitter/" + "a" * 100_000):
+        status, _ = ready_service.raw_get(raw_path)
+        assert 400 <= status < 500, (raw_path[:40], status)
     wait_for(lambda: ready_service.get("/plans/twitter/elonmusk").status_code == 200, what="the plan to be served")
     assert ready_service.get("/health").json()["status"] == "ok"
