@@ -12,6 +12,7 @@ from content_pipeline.embedding import (
     EmbeddingModelError,
     Embedder,
     LexicalHashingEmbedder,
+    MiniLMOnnxEmbedder,
     _checked,
     load_embedder,
 )
@@ -48,6 +49,25 @@ def test_minilm_vector_does_not_depend_on_its_batch(minilm: Embedder) -> None:
     alone = np.vstack([minilm.embed([t]) for t in texts])
     assert np.allclose(together, alone, atol=1e-5)
     assert np.array_equal(minilm.embed(texts), together)
+
+
+def _padded_batch(minilm: MiniLMOnnxEmbedder, texts: list[str]) -> np.ndarray:
+    """The textbook computation: one batch padded to its longest text, the mean over the mask."""
+    encodings = [minilm._tokenizer.encode(text) for text in texts]
+    width = max(len(e.ids) for e in encodings)
+    ids = np.array([e.ids + [0] * (width - len(e.ids)) for e in encodings], dtype=np.int64)
+    mask = (np.arange(width) < np.array([[len(e.ids)] for e in encodings])).astype(np.int64)
+    feed = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
+    hidden = minilm._session.run(["last_hidden_state"], feed)[0]
+    pooled = (hidden * mask[..., None]).sum(axis=1) / mask.sum(axis=1, keepdims=True)
+    return pooled / np.linalg.norm(pooled, axis=1, keepdims=True)
+
+
+def test_minilm_one_text_at_a_time_equals_a_padded_batch_with_masked_mean(minilm: Embedder) -> None:
+    """Texts of very different lengths, so the batch is mostly padding for the short ones."""
+    texts = ["ok", "espresso dialled in at 18 g in, 36 g out", "a much longer text about trail running " * 12]
+    assert isinstance(minilm, MiniLMOnnxEmbedder)
+    assert np.allclose(minilm.embed(texts), _padded_batch(minilm, texts), atol=1e-5)
 
 
 def test_empty_input_gives_empty_matrix(minilm: Embedder) -> None:
