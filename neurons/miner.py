@@ -1,24 +1,18 @@
-"""The content-recommendation miner: `python neurons/miner.py --netuid N [--mock] [flags]` (see --help).
+"""The content-recommendation miner at the spec's path: `python neurons/miner.py --netuid N [--mock]`.
 
-Serves validators through a Bittensor axon and supervises Module 1 (content pipeline) and Module 2
-(images and queries). The logic lives in the `miner_neuron` package under Miners/.
+The same program as `python -m content_miner.neuron` and the `content-miner` command (see --help).
 """
 
-import os
 import sys
+from pathlib import Path
 
-sys.dont_write_bytecode = True  # nothing is written in the source tree, not even __pycache__
-os.environ.setdefault("PYTHONDONTWRITEBYTECODE", "1")  # nor by the modules it starts
-# bittensor creates ~/.bittensor/{wallets,miners} at import unless READ_ONLY=1; the miner writes
-# only in its data directory (wallets are read from --wallet.path as usual).
-os.environ.setdefault("READ_ONLY", "1")
-
+sys.dont_write_bytecode = True  # nothing is written into the source tree, not even __pycache__
 try:
-    import miner_neuron  # noqa: F401  (installed: `pip install -e .`)
-except ImportError:  # run from a checkout without installing: Miners/ is the import root
-    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "Miners"))
+    import content_miner  # noqa: F401  (installed: `pip install .` or `-e .`)
+except ImportError:  # a checkout that was never installed: the package is in src/
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from miner_neuron.entry import main  # noqa: E402
+from content_miner.neuron.cli import main  # noqa: E402
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -3,7 +3,7 @@ axon on loopback, and 100 concurrent status queries (all must succeed).
 
     .venv/bin/python scripts/bench_miner.py [--queries 300] [--concurrent 100]
 
-Starts `neurons/miner.py --mock --no_sample` in a temporary data directory, queries it with the
+Starts `python -m content_miner.neuron --mock --no_sample` in a temporary data directory, queries it with the
 mock validator's wallet, stops it with SIGTERM. Targets: RSS <= 300 MB, p50 <= 20 ms.
 """
 
@@ -23,13 +23,10 @@ import tempfile  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO / "Miners"))
-sys.path.insert(0, str(REPO / "tests" / "miner"))
-
 import psutil  # noqa: E402
-from miner_harness import MinerRun  # noqa: E402
-from miner_neuron.miner_client import MinerClient, axon_info, mock_keys  # noqa: E402
+from _running import announced, start  # noqa: E402
+
+from content_miner.neuron.miner_client import MinerClient, axon_info, mock_keys  # noqa: E402
 
 RSS_TARGET_MB = 300
 P50_TARGET_MS = 20
@@ -61,27 +58,28 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="bench-miner-") as tmp:
         data = Path(tmp) / "data"
         data.mkdir()
-        miner = MinerRun(data, Path(tmp) / "miner.log", "--no_sample", "--blacklist.burst", str(args.concurrent + 50),
-                         "--blacklist.requests_per_minute", "1000000")
-        miner.start()
+        miner = start(["-m", "content_miner.neuron", "--mock", "--no_sample", "--data-dir", str(data),
+                       "--axon.port", "0", "--module2.port", "0", "--blacklist.burst", str(args.concurrent + 50),
+                       "--blacklist.requests_per_minute", "1000000"], Path(tmp) / "miner.log")
         try:
-            miner.wait_line("Stage monitoring activated", timeout=60)
-            miner.wait_line("Image generator and query handler ready", timeout=60)
+            axon_port = announced(data, "miner", "axon_port", miner)
+            announced(data, "module2", "port", miner)
             keys = mock_keys(data)
             client = MinerClient(keys.validator, axon_info(keys.miner_hotkey, keys.miner_coldkey, "127.0.0.1",
-                                                           miner.axon_port))
+                                                           axon_port))
             loop = asyncio.new_event_loop()
             figures = loop.run_until_complete(measure(client, args.queries, args.concurrent))
             loop.run_until_complete(client.close())
-            assert miner.process is not None
-            rss_mb = psutil.Process(miner.process.pid).memory_info().rss / 2**20
-            modules_mb = sum(child.memory_info().rss for child in miner.tree()) / 2**20
+            rss_mb = psutil.Process(miner.pid).memory_info().rss / 2**20
+            modules_mb = sum(child.memory_info().rss for child in psutil.Process(miner.pid).children(recursive=True))
+            modules_mb /= 2**20
             started = time.monotonic()
-            miner.process.send_signal(signal.SIGTERM)
-            code = miner.process.wait(timeout=15)
+            miner.send_signal(signal.SIGTERM)
+            code = miner.wait(timeout=15)
             stop_s = time.monotonic() - started
         finally:
-            miner.kill_all()
+            if miner.poll() is None:
+                miner.kill()
     print(f"miner RSS (without modules): {rss_mb:.0f} MB (target <= {RSS_TARGET_MB}); modules: {modules_mb:.0f} MB")
     print(f"stage-status query over the axon, {args.queries} sequential: p50 {figures['p50']:.1f} ms "
           f"(target <= {P50_TARGET_MS}), p99 {figures['p99']:.1f} ms, max {figures['max']:.1f} ms")

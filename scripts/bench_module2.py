@@ -23,11 +23,11 @@ from pathlib import Path
 
 import httpx
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "Miners"))
 
-from content_pipeline.plan import ContentPlan, EngagementRange, EvidencePost, PlanSource, PostingSlot, Recommendation  # noqa: E402
-from image_service.renderer import create_renderer  # noqa: E402
+from _running import announced, start  # noqa: E402
+
+from content_miner.pipeline.plan import ContentPlan, EngagementRange, EvidencePost, PlanSource, PostingSlot, Recommendation  # noqa: E402
+from content_miner.images.renderer import create_renderer  # noqa: E402
 
 WORDS = "ship faster builds cache compiler release notes thread benchmark rust async runtime users launch".split()
 
@@ -101,15 +101,10 @@ def bench_queries(requests: int) -> dict[str, tuple[float, float]]:
         target = data_dir / "exports" / "twitter" / "benchaccount" / "content_plan.json"
         target.parent.mkdir(parents=True)
         target.write_bytes(plan.model_dump_json().encode())
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            port = sock.getsockname()[1]
-        log = open(data_dir / "module2.log", "wb")
-        process = subprocess.Popen(
-            [sys.executable, str(REPO / "Miners" / "Module2" / "main.py"), "--data-dir", str(data_dir), "--port", str(port)],
-            stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"},
-        )
+        process = start(["-m", "content_miner.images", "--data-dir", str(data_dir), "--port", "0"],
+                        data_dir / "module2.log")
         try:
+            port = announced(data_dir, "module2", "port", process)
             with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=5) as client:
                 deadline = time.monotonic() + 60
                 while time.monotonic() < deadline:

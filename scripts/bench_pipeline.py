@@ -22,7 +22,6 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "Miners"))
 
 STAGES = {1: "scrape", 2: "retrieve", 3: "index", 4: "analyse", 5: "generate", 6: "export"}
 
@@ -46,10 +45,10 @@ def _distinct_posts(generate, size: int) -> list:  # type: ignore[no-untyped-def
 
 def run_one(size: int, data_dir: Path) -> dict:
     began = time.perf_counter()
-    from content_pipeline.account import parse_account
-    from content_pipeline.pipeline import AccountPipeline, PipelineSettings
-    from content_pipeline.sample_account import generate_sample_posts, to_jsonl
-    from content_pipeline.scraping import ScrapeSettings
+    from content_miner.pipeline.account import parse_account
+    from content_miner.pipeline.pipeline import AccountPipeline, PipelineSettings
+    from content_miner.pipeline.sample_account import generate_sample_posts, to_jsonl
+    from content_miner.pipeline.scraping import ScrapeSettings
 
     os.environ["MINER_DATA_DIR"] = str(data_dir)
     source = data_dir / f"posts-{size}.jsonl"

@@ -23,9 +23,8 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "Miners"))
 
-from miner_stage_tracker import MinerStageReporter, MinerStageTracker  # noqa: E402
+from content_miner.tracker import MinerStageReporter, MinerStageTracker  # noqa: E402
 
 
 def _writer(status: str, index: int, calls: int, rate: float, start_at: float, out: str) -> None:

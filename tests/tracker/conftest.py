@@ -3,7 +3,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from tracker_helpers import Collected
+from support.tracker import Collected
 
 
 @pytest.fixture

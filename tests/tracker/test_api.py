@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-import miner_stage_tracker as mst
-from miner_stage_tracker import MinerStageTracker
-from stage_tracking.stages import STAGE_NAMES
+import content_miner.tracker as mst
+from content_miner.tracker import MinerStageTracker
+from content_miner.tracker.stages import STAGE_NAMES
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -179,12 +179,12 @@ def test_module_functions_use_the_configured_data_dir_and_create_it(tmp_path, mo
 
 
 def test_source_is_settable_per_process(tmp_path: Path) -> None:
-    code = "import miner_stage_tracker as m; m.set_source('ignored'); m.stage_start(1, 'hi'); m.get_tracker().close()"
+    # A script that names no source takes $MINER_SOURCE; one that calls set_source is named by it.
+    code = "import content_miner.tracker as m; m.stage_start(1, 'hi'); m.get_tracker().close()"
     env = {**os.environ, "MINER_DATA_DIR": str(tmp_path), "MINER_SOURCE": "module1"}
     env.pop("MINER_STATUS_FILE", None)
     subprocess.run([sys.executable, "-c", code], env=env, check=True)
-    code2 = "import miner_stage_tracker as m; m.set_source('module2'); m.stage_start(1, 'hi'); m.get_tracker().close()"
-    env.pop("MINER_SOURCE")
+    code2 = "import content_miner.tracker as m; m.set_source('module2'); m.stage_start(1, 'hi'); m.get_tracker().close()"
     subprocess.run([sys.executable, "-c", code2], env=env, check=True)
     sources = [e["source"] for e in MinerStageTracker(tmp_path / "miner_status.json").read_events()]
     assert sources == ["module1", "module2"]
@@ -196,15 +196,16 @@ def test_filelock_debug_logging_is_quiet() -> None:
 
 def test_importable_the_way_the_spec_miner_does_it() -> None:
     code = ("import sys; sys.path.insert(0, 'Miners'); import miner_stage_tracker as m; "
-            "print(m.__file__)")
+            "import content_miner.tracker as t; "
+            "assert all(getattr(m, name) is getattr(t, name) for name in t.__all__); print(m.__file__)")
     out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True)
     assert Path(out.stdout.strip()).resolve() == REPO / "Miners" / "miner_stage_tracker.py"
 
 
 def test_the_shim_falls_back_to_no_ops_without_the_tracker() -> None:
     code = (
-        "import sys; sys.modules['miner_stage_tracker'] = None\n"
-        "import stage_calls\n"
+        "import sys; sys.modules['content_miner.tracker'] = None\n"
+        "from content_miner import stage_calls\n"
         "assert not stage_calls.TRACKING_AVAILABLE\n"
         "assert stage_calls.stage_start(1, 'x', 'u', {'a': 1}) is None\n"
         "stage_calls.stage_complete(1, 'x'); stage_calls.stage_failed(1, 'x'); stage_calls.set_source('m')\n"

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from miner_stage_tracker import MinerStageTracker
-from stage_tracking.journal import journal_path
+from content_miner.tracker import MinerStageTracker
+from content_miner.tracker.journal import journal_path
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -106,7 +106,7 @@ def test_a_read_only_directory_never_raises_and_never_blocks(tmp_path: Path) -> 
     data.chmod(0o555)
     code = (
         "import json, sys, time; sys.path.insert(0, 'Miners')\n"
-        "from miner_stage_tracker import MinerStageTracker\n"
+        "from content_miner.tracker import MinerStageTracker\n"
         f"t = MinerStageTracker({str(data / 'miner_status.json')!r}, source='module1')\n"
         "began = time.monotonic()\n"
         "for i in range(10): t.stage_start(1, f'denied {i}')\n"
@@ -159,7 +159,7 @@ def test_a_corrupt_history_database_is_kept_aside_and_stage_calls_go_on(status_p
 
 
 def test_a_failing_fold_does_not_queue_written_events_again(status_path: Path, monkeypatch) -> None:
-    from stage_tracking import status_file, writer
+    from content_miner.tracker import status_file, writer
 
     tracker = MinerStageTracker(status_path, source="module1")
     tracker.stage_start(0, "before the disk filled up")

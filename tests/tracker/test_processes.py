@@ -10,10 +10,10 @@ import threading
 import time
 from pathlib import Path
 
-from tracker_helpers import finish, start_proc
+from support.tracker import finish, start_proc
 
-from miner_stage_tracker import MinerStageTracker
-from stage_tracking.journal import journal_path
+from content_miner.tracker import MinerStageTracker
+from content_miner.tracker.journal import journal_path
 
 
 def _assert_contiguous(events: list[dict]) -> None:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from tracker_helpers import Collected, finish, start_proc
+from support.tracker import Collected, finish, start_proc
 
-from miner_stage_tracker import MinerStageReporter, MinerStageTracker
+from content_miner.tracker import MinerStageReporter, MinerStageTracker
 
 
 def test_exact_log_lines_and_levels(status_path: Path, collected: Collected) -> None:

@@ -9,10 +9,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-from miner_stage_tracker import MinerStageTracker
+from content_miner.tracker import MinerStageTracker
 
 REPO = Path(__file__).resolve().parents[2]
-COMMAND = [sys.executable, str(REPO / "scripts" / "miner_status.py")]
+COMMAND = [sys.executable, "-m", "content_miner.tracker.status_command"]
 
 
 def _run(*args: str) -> subprocess.CompletedProcess[str]:

@@ -1,5 +1,0 @@
-"""Stage 6, Exportation: the content plan as files (see `exporter`)."""
-
-from content_pipeline.export.exporter import ExportedFiles, ExportError, export_directory, export_plan
-
-__all__ = ["ExportError", "ExportedFiles", "export_directory", "export_plan"]

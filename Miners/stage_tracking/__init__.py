@@ -1,1 +1,0 @@
-"""Stage tracking internals; the public API is `miner_stage_tracker`."""

@@ -1,0 +1,53 @@
+"""SIGINT and SIGTERM for one process, caught from its first lines on, acted on once.
+
+pm2 stops a process tree by sending SIGINT to every process in it, and the miner then sends SIGTERM
+to its modules: a module sees two signals in a row. The first one starts the stop (the actions
+registered with `then`); every later one is noted in one line and otherwise ignored, so a second
+signal can never interrupt the clean-up with a traceback. Installed before the heavy imports, a
+signal during start-up is remembered and the entry point stops before serving.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+from collections.abc import Callable
+from types import FrameType
+
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+class ShutdownSignals:
+    def __init__(self, name: str) -> None:
+        self.name = name  # the program, for the "already stopping" line
+        self.requested = threading.Event()
+        self.signals: list[int] = []
+        self._actions: list[Callable[[int], None]] = []
+
+    def install(self) -> ShutdownSignals:
+        for signum in STOP_SIGNALS:
+            signal.signal(signum, self._received)
+        return self
+
+    def then(self, action: Callable[[int], None]) -> None:
+        """Run `action(signum)` on the first signal, if it comes after this call (check `first`)."""
+        self._actions.append(action)
+
+    @property
+    def first(self) -> str | None:
+        return signal.Signals(self.signals[0]).name if self.signals else None
+
+    def _received(self, signum: int, _frame: FrameType | None) -> None:
+        self.signals.append(signum)
+        if len(self.signals) > 1:
+            # os.write: a signal handler must not take the logging module's locks.
+            line = f"{self.name}: received {signal.Signals(signum).name} while stopping; already stopping\n"
+            try:
+                os.write(2, line.encode())
+            except OSError:
+                pass
+            return
+        self.requested.set()
+        for action in list(self._actions):
+            action(signum)

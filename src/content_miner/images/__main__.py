@@ -1,0 +1,5 @@
+import sys
+
+from content_miner.images.cli import main
+
+sys.exit(main())

@@ -1,0 +1,80 @@
+"""The miner's entry point: parse flags, set up logging, run the miner, exit 0 on SIGINT/SIGTERM.
+
+Bad flags or an unusable setup end in one line and a non-zero exit code, never a traceback. The
+signal handlers go in first: bittensor takes seconds to import, and a stop during that time (pm2
+restarting the miner at once) must not end in a KeyboardInterrupt traceback.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from content_miner.common import layout
+from content_miner.common.shutdown import ShutdownSignals
+
+LOOPBACK = "127.0.0.1"
+
+
+def configure_logging(config: Any, data_dir: Path) -> None:
+    """bt.logging at info unless told otherwise: stage lines are info, hidden at bittensor's default."""
+    import bittensor as bt
+
+    if config.logging.record_log and not config.logging.logging_dir:
+        config.logging.logging_dir = str(data_dir / layout.LOGS)
+    if config.logging.logging_dir:
+        Path(config.logging.logging_dir).expanduser().mkdir(parents=True, exist_ok=True)
+    bt.logging.set_config(config.logging)
+    if not (config.logging.debug or config.logging.trace or config.logging.info):
+        bt.logging.set_info(True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    signals = ShutdownSignals("miner").install()
+    # bittensor creates ~/.bittensor/{wallets,miners} at import unless READ_ONLY=1; the miner writes
+    # only in its data directory (wallets are read from --wallet.path as usual).
+    os.environ.setdefault("READ_ONLY", "1")
+    os.environ.setdefault("PYTHONDONTWRITEBYTECODE", "1")  # nor do the modules it starts write in the tree
+    args = list(sys.argv[1:] if argv is None else argv)
+    from content_miner.neuron.config import build_config
+    from content_miner.neuron.config_checks import check_config
+
+    config = build_config(args)
+    problem = check_config(config)
+    if problem:
+        print(f"neurons/miner.py: error: {problem}", file=sys.stderr)
+        return 2
+    paths = layout.DataLayout.from_settings(config.data_dir)
+    data_dir = paths.root
+    config.data_dir = str(data_dir)
+    layout.keep_tool_files_inside(data_dir)  # the modules inherit it
+    import bittensor as bt
+    from bittensor.utils import networking
+
+    from content_miner.neuron.axon_server import AxonStartError
+    from content_miner.neuron.chain import ChainError
+    from content_miner.neuron.content_miner import ContentMiner
+
+    if config.mock:
+        # Offline: the public-IP lookup of Axon/Dendrite would hang on the network (BITTENSOR.md).
+        networking.get_external_ip = lambda: LOOPBACK
+    try:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        configure_logging(config, data_dir)
+    except OSError as err:
+        print(f"neurons/miner.py: error: cannot use data directory {data_dir}: {err.strerror or err}", file=sys.stderr)
+        return 2
+    if signals.first is not None:
+        bt.logging.info(f"Received {signals.first} during start-up; stopped before starting")
+        return 0
+    miner = ContentMiner(config, paths, stop_requested=signals.requested)
+    signals.then(miner.on_signal)
+    try:
+        with miner:
+            miner.run_until_stopped()
+    except (ChainError, AxonStartError) as err:
+        bt.logging.error(f"Cannot start: {err}")
+        return 1
+    return 0

@@ -1,0 +1,86 @@
+"""Whether a parsed configuration can work: the first problem as one line for the operator, or None.
+
+argparse checks the types; this checks the ranges, before anything starts, so that no value reaches
+a library that would refuse it with a traceback (bt.Axon asserts on its port).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+from content_miner.neuron.shutdown_budget import MAX_STOP_TIMEOUT_S, SHUTDOWN_LIMIT_S
+
+# bt.Axon.check_config asserts `1024 < port < 65535`, for the listening and the announced port.
+AXON_PORT_MIN, AXON_PORT_MAX = 1025, 65534
+NETUID_MAX = 65535  # a u16 on the chain
+
+
+def _number(value: Any) -> bool:
+    """A real number (a YAML file could give a list or a string); NaN and infinity are not usable
+    as intervals (Event.wait(inf) raises OverflowError)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _integer(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _within(value: Any, low: float, high: float | None = None, *, integer: bool = False) -> bool:
+    if not (_integer(value) if integer else _number(value)):
+        return False
+    return low <= value and (high is None or value <= high)
+
+
+def _positive(value: Any) -> bool:
+    return _number(value) and value > 0
+
+
+def _value(config: Any, flag: str) -> Any:
+    section, _, name = flag.partition(".")
+    return getattr(getattr(config, section), name) if name else getattr(config, section)
+
+
+def check_config(config: Any) -> str | None:
+    """A one-line reason the configuration cannot work, or None."""
+    ports = f"0 (any free port) or {AXON_PORT_MIN}-{AXON_PORT_MAX} (bittensor's axon refuses other ports)"
+    stop_limit = (f"> 0 and at most {MAX_STOP_TIMEOUT_S:g} (the miner exits within {SHUTDOWN_LIMIT_S:g} s "
+                  "of SIGTERM)")
+    rules: list[tuple[str, Callable[[Any], bool], str]] = [
+        ("netuid", lambda v: _within(v, 0, NETUID_MAX, integer=True), f"0-{NETUID_MAX}"),
+        ("axon.port", lambda v: v == 0 or _within(v, AXON_PORT_MIN, AXON_PORT_MAX, integer=True), ports),
+        ("axon.external_port", lambda v: v is None or _within(v, AXON_PORT_MIN, AXON_PORT_MAX, integer=True),
+         f"{AXON_PORT_MIN}-{AXON_PORT_MAX}"),
+        ("axon.max_workers", lambda v: _within(v, 1, integer=True), ">= 1"),
+        ("axon.max_body_bytes", lambda v: _within(v, 1024, integer=True), "at least 1024"),
+        ("module2.port", lambda v: _within(v, 0, 65535, integer=True), "0 (any free port) or 1-65535"),
+        ("module2.port", lambda v: v == 0 or v != config.axon.port, "another port than --axon.port"),
+        ("blacklist.requests_per_minute", _positive, "> 0 and finite"),
+        ("blacklist.burst", lambda v: _within(v, 1, integer=True), ">= 1"),
+        ("jobs.max_per_hotkey", lambda v: _within(v, 1, integer=True), ">= 1"),
+        ("jobs.max_queued", lambda v: _within(v, 1, integer=True), ">= 1"),
+        ("jobs.retry_cooldown", lambda v: _within(v, 0), ">= 0 and finite"),
+        ("inbox.keep_days", _positive, "> 0 and finite"),
+        ("inbox.keep_files", lambda v: _within(v, 1, integer=True), ">= 1"),
+        ("status.interval", _positive, "> 0 and finite"),
+        ("stages.poll_interval", _positive, "> 0 and finite"),
+        ("metagraph.sync_interval", _positive, "> 0 and finite"),
+        ("module1.wait_seconds", _positive, "> 0 and finite"),
+        ("module1.poll_seconds", _positive, "> 0 and finite"),
+        ("supervisor.backoff_start", lambda v: _within(v, 0), ">= 0"),
+        ("supervisor.backoff_factor", lambda v: _within(v, 1), ">= 1"),
+        ("supervisor.backoff_max", lambda v: _within(v, config.supervisor.backoff_start),
+         ">= --supervisor.backoff_start"),
+        ("supervisor.stable_seconds", lambda v: _within(v, 0), ">= 0"),
+        ("supervisor.max_fast_failures", lambda v: _within(v, 1, integer=True), ">= 1"),
+        ("supervisor.stop_timeout", lambda v: _positive(v) and v <= MAX_STOP_TIMEOUT_S, stop_limit),
+        ("supervisor.health_interval", _positive, "> 0 and finite"),
+        ("supervisor.health_timeout", _positive, "> 0 and finite"),
+        ("supervisor.health_failures", lambda v: _within(v, 1, integer=True), ">= 1"),
+    ]
+    for flag, ok, requirement in rules:
+        value = _value(config, flag)
+        if not ok(value):
+            return f"--{flag} must be {requirement}, got {value}"
+    return None

@@ -1,0 +1,184 @@
+"""The miner's lifecycle: chain, axon, module supervisor, stage reporter, status line, shutdown.
+
+    with ContentMiner(config) as miner:   # everything started
+        miner.run_until_stopped()         # status line every --status.interval, until SIGINT/SIGTERM
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+import time
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import bittensor as bt
+from content_miner.common.endpoints import remove_endpoint, write_endpoint
+from content_miner.common.layout import DataLayout
+from content_miner.pipeline.jobs import JobLimits, JobStore
+from content_miner.tracker import MinerStageReporter, MinerStageTracker, status_line
+
+from content_miner.neuron.access_policy import AccessPolicy, AccessSettings, RateLimiter
+from content_miner.neuron.account_jobs import AccountJobs, JobPolicy
+from content_miner.neuron.axon_handlers import SynapseHandlers
+from content_miner.neuron.axon_server import build_axon, start_axon
+from content_miner.neuron.chain import ChainContext, connect
+from content_miner.neuron.crash_marking import close_interrupted_stages
+from content_miner.neuron.module2_client import Module2Client
+from content_miner.neuron.module_specs import MODULE1_SOURCE, module2_base_url, module_specs
+from content_miner.neuron.restart_policy import RestartPolicy
+from content_miner.neuron.sample_account import queue_sample_account
+from content_miner.neuron.shutdown_budget import REPORTER_STOP_S, TRACKER_CLOSE_S
+from content_miner.neuron.stage_view import StageView
+from content_miner.neuron.supervisor import HealthSettings, ModuleSupervisor
+
+MODE = "watchdog"
+
+
+class ContentMiner:
+    def __init__(self, config: Any, paths: DataLayout, *, stop_requested: threading.Event | None = None) -> None:
+        self.config = config
+        self.paths = paths
+        self.data_dir: Path = paths.root
+        self.stop_requested = stop_requested or threading.Event()
+        self.chain: ChainContext | None = None
+        self.axon: bt.Axon | None = None
+        self.supervisor: ModuleSupervisor | None = None
+        self.reporter: MinerStageReporter | None = None
+        self.tracker: MinerStageTracker | None = None
+        self.jobs: JobStore | None = None
+        self._next_sync = 0.0
+        self._started = False  # start() went through: only then is "Miner stopped" news
+
+    # -- start --------------------------------------------------------------------------------
+
+    def __enter__(self) -> ContentMiner:
+        try:
+            self.start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, err: BaseException | None, tb: TracebackType | None) -> None:
+        self.stop()
+
+    def start(self) -> None:
+        config = self.config
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.chain = connect(config, self.paths)
+        access = AccessPolicy(
+            AccessSettings(force_validator_permit=bool(config.blacklist.force_validator_permit),
+                           allow_non_registered=bool(config.blacklist.allow_non_registered)),
+            self.chain.neurons(),
+        )
+        self.access = access
+        self._next_sync = time.monotonic() + config.metagraph.sync_interval
+        self.tracker = MinerStageTracker(self.paths.status_file, source="miner")
+        # The reporter's cursor is the status file's end now: every transition of the modules is logged,
+        # starting with the stages an earlier run left open (its modules died with it), closed here
+        # before the axon can answer with them and before the modules start.
+        self.reporter = MinerStageReporter(self.tracker, bt.logging)
+        specs = module_specs(config, self.paths)
+        for spec in specs:
+            close_interrupted_stages(self.tracker, spec.source, spec.label)
+        stages = StageView(self.tracker)
+        module2 = Module2Client(module2_base_url(self.paths, int(config.module2.port)))
+        policy = RestartPolicy(config.supervisor.backoff_start, config.supervisor.backoff_factor,
+                               config.supervisor.backoff_max, config.supervisor.stable_seconds,
+                               config.supervisor.max_fast_failures)
+        health = HealthSettings(interval_s=config.supervisor.health_interval, timeout_s=config.supervisor.health_timeout,
+                                failures_before_restart=config.supervisor.health_failures)
+        self.supervisor = ModuleSupervisor(specs, policy, self.tracker, bt.logging, health=health)
+        self.jobs = JobStore(self.paths.jobs)
+        policy = JobPolicy(JobLimits(max_per_submitter=int(config.jobs.max_per_hotkey),
+                                     max_queued=int(config.jobs.max_queued)),
+                           retry_cooldown_s=float(config.jobs.retry_cooldown))
+        handlers = SynapseHandlers(
+            jobs=AccountJobs(self.paths, self.jobs, stages, module2, policy), stages=stages, module2=module2,
+            access=access,
+            limiter=RateLimiter(config.blacklist.requests_per_minute, config.blacklist.burst),
+            module_states=self.supervisor.states, logger=bt.logging, mode=MODE,
+        )
+        self.axon = build_axon(self.chain.wallet, config, handlers, mock=self.chain.mock)
+        port = start_axon(self.axon, int(config.axon.port), announced_port=config.axon.external_port)
+        write_endpoint(self.paths.endpoint_file("miner"), axon_host=self.axon.fast_config.host, axon_port=port,
+                       hotkey=self.chain.wallet.hotkey.ss58_address)
+        problem = self.chain.serve(self.axon)
+        if problem:
+            bt.logging.warning(f"Could not announce the axon on the chain: {problem}")
+        where = f"{self.axon.fast_config.host}:{self.axon.fast_config.port}"
+        chain = "mock chain (offline)" if self.chain.mock else f"{config.subtensor.network}"
+        bt.logging.info(f"🚀 Content Recommendation Miner started successfully (netuid {self.chain.netuid}, {chain}, "
+                        f"axon {where}, hotkey {self.chain.wallet.hotkey.ss58_address}, data dir {self.data_dir})")
+        bt.logging.info("🎯 Stage tracking system initialized")
+        self.supervisor.start()
+        self.reporter.start_monitoring(check_interval=config.stages.poll_interval)
+        bt.logging.info("Stage monitoring activated")
+        if self.chain.mock and not config.no_sample:
+            if queue_sample_account(self.paths, self.jobs):
+                bt.logging.info("Mock mode: queued the sample account sample_creator for Module 1")
+            else:
+                bt.logging.info("Mock mode: the sample account sample_creator is already queued or being processed")
+        self._started = True
+
+    # -- run ----------------------------------------------------------------------------------
+
+    def on_signal(self, signum: int) -> None:
+        """The first SIGINT/SIGTERM (`ShutdownSignals` notes and ignores the later ones)."""
+        bt.logging.info(f"Received {signal.Signals(signum).name}; shutting down")
+        self.stop_requested.set()
+
+    def status_text(self) -> str:
+        assert self.supervisor is not None and self.tracker is not None
+        current = self.tracker.get_current_stage(source=MODULE1_SOURCE)
+        if current.get("status") == "idle":
+            current = self.tracker.get_current_stage()
+        return status_line(MODE, self.supervisor.states(), current)
+
+    def run_until_stopped(self) -> None:
+        interval = float(self.config.status.interval)
+        while not self.stop_requested.wait(interval):
+            try:
+                bt.logging.info(self.status_text())
+            except Exception as err:
+                bt.logging.warning(f"Status line unavailable: {type(err).__name__}: {err}")
+            self._maybe_resync()
+
+    def _maybe_resync(self) -> None:
+        if self.chain is None or time.monotonic() < self._next_sync:
+            return
+        self._next_sync = time.monotonic() + self.config.metagraph.sync_interval
+        try:
+            self.access.replace_neurons(self.chain.neurons())
+        except Exception as err:
+            bt.logging.warning(f"Metagraph sync failed (keeping the previous one): {type(err).__name__}: {err}")
+
+    # -- stop ---------------------------------------------------------------------------------
+
+    def stop(self) -> None:
+        """Axon first (no new work), then the modules, then the last stage lines. Safe to call twice."""
+        remove_endpoint(self.paths.endpoint_file("miner"))
+        if self.axon is not None:
+            try:
+                self.axon.stop()
+            except Exception as err:
+                bt.logging.warning(f"Stopping the axon: {type(err).__name__}: {err}")
+            self.axon = None
+        if self.supervisor is not None:
+            self.supervisor.stop(timeout_s=float(self.config.supervisor.stop_timeout))
+            self.supervisor = None
+        if self.reporter is not None:
+            self.reporter.stop_monitoring(timeout=REPORTER_STOP_S)
+            self.reporter = None
+        if self.tracker is not None:
+            self.tracker.close(TRACKER_CLOSE_S)
+            self.tracker = None
+        if self.jobs is not None:
+            self.jobs.close()
+            self.jobs = None
+        if self._started:  # after a failed start-up the entry point logs "Cannot start: <reason>" instead
+            self._started = False
+            bt.logging.info("Miner stopped")
+

@@ -1,0 +1,60 @@
+"""A client for the miner's synapses, as a validator would call them: used by the operator's
+self-test (`scripts/query_miner.py`), the benchmark and the tests."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import bittensor as bt
+from bittensor.utils import networking
+from content_miner_protocol import ContentPlanSynapse, RecommendationImageSynapse, StageStatusSynapse
+
+from content_miner.common.layout import DataLayout
+from content_miner.neuron.mock_chain import HOTKEY, MINER_WALLET, VALIDATOR_WALLET
+
+
+@dataclass(frozen=True)
+class MockKeys:
+    validator: bt.Wallet
+    miner_hotkey: str
+    miner_coldkey: str
+
+
+def mock_keys(data_dir: Path) -> MockKeys:
+    """The wallets a `--mock` miner created in its data directory (read, never created here)."""
+    wallets = DataLayout(data_dir).wallets
+    if not (wallets / VALIDATOR_WALLET).is_dir():
+        raise FileNotFoundError(f"no mock wallets in {wallets} (start the miner with --mock --data-dir {data_dir})")
+    validator = bt.Wallet(name=VALIDATOR_WALLET, hotkey=HOTKEY, path=str(wallets))
+    miner = bt.Wallet(name=MINER_WALLET, hotkey=HOTKEY, path=str(wallets))
+    return MockKeys(validator, miner.hotkey.ss58_address, miner.coldkeypub.ss58_address)
+
+
+def axon_info(hotkey: str, coldkey: str, ip: str, port: int) -> bt.AxonInfo:
+    return bt.AxonInfo(version=0, ip=ip, port=port, ip_type=4, hotkey=hotkey, coldkey=coldkey)
+
+
+class MinerClient:
+    def __init__(self, wallet: bt.Wallet, target: bt.AxonInfo, *, offline: bool = True) -> None:
+        if offline:
+            networking.get_external_ip = lambda: "127.0.0.1"  # no public-IP lookup (BITTENSOR.md)
+        self.dendrite = bt.Dendrite(wallet=wallet)
+        self.target = target
+
+    async def plan(self, username: str, *, platform: str = "twitter", force_fresh: bool = False,
+                   max_posts: int | None = None, timeout: float = 15.0) -> ContentPlanSynapse:
+        synapse = ContentPlanSynapse(platform=platform, username=username, force_fresh=force_fresh, max_posts=max_posts)
+        return await self.dendrite.call(self.target, synapse, timeout=timeout, deserialize=False)
+
+    async def status(self, username: str = "", events_limit: int = 20, timeout: float = 10.0) -> StageStatusSynapse:
+        synapse = StageStatusSynapse(username=username, events_limit=events_limit)
+        return await self.dendrite.call(self.target, synapse, timeout=timeout, deserialize=False)
+
+    async def image(self, username: str, recommendation_id: str, *, platform: str = "twitter",
+                    timeout: float = 15.0) -> RecommendationImageSynapse:
+        synapse = RecommendationImageSynapse(platform=platform, username=username, recommendation_id=recommendation_id)
+        return await self.dendrite.call(self.target, synapse, timeout=timeout, deserialize=False)
+
+    async def close(self) -> None:
+        await self.dendrite.aclose_session()

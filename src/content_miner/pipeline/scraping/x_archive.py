@@ -1,0 +1,98 @@
+"""Importer for the X (Twitter) data archive's posts file, `data/tweets.js`.
+
+The archive stores posts as a JavaScript assignment of a JSON array::
+
+    window.YTD.tweets.part0 = [ {"tweet": {"id_str": "...", "full_text": "...",
+        "created_at": "Wed Oct 10 20:19:24 +0000 2018", "favorite_count": "3",
+        "retweet_count": "1", ...}}, ... ]
+
+Counts are strings in real archives; Stage 2 parses them. Older archives name the file
+`tweet.js` (`window.YTD.tweet.part0`). The archive has no reply counts, so replies are 0.
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+from pathlib import Path
+from typing import Any
+
+from content_miner.common.json_input import JsonInputError, parse_json
+from content_miner.pipeline.models import RawPost
+from content_miner.pipeline.scraping.base import ScrapeError
+from content_miner.pipeline.scraping.file_importer import FileImporter
+
+ARCHIVE_FILE_NAMES = ("tweets.js", "tweet.js")
+POST_DATA_NAMES = ("tweets", "tweet")  # the `<name>` in window.YTD.<name>.partN
+_ASSIGNMENT = re.compile(r"\s*window\.YTD\.([A-Za-z0-9_]+)\.part(\d+)\s*=\s*")
+_SNIFF_BYTES = 256
+
+
+class XArchiveImporter(FileImporter):
+    name = "x-archive"
+    label = "X archive"
+
+    def parse(self, text: str, path: Path) -> list[RawPost]:
+        return parse_x_archive(text, label=path.name)
+
+
+def looks_like_x_archive(path: Path) -> bool:
+    """True for `tweets.js`, any `.js` file, or a file that starts like an archive data file."""
+    if path.name.lower() in ARCHIVE_FILE_NAMES or path.suffix.lower() == ".js":
+        return True
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(_SNIFF_BYTES)
+    except OSError:
+        return False
+    utf16 = head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
+    encoding = "utf-16" if utf16 else "utf-8-sig"
+    return head.decode(encoding, errors="ignore").lstrip().startswith("window.YTD.")
+
+
+def parse_x_archive(text: str, *, label: str = "tweets.js") -> list[RawPost]:
+    """The posts in an archive data file's text; ScrapeError if the file is not a usable archive."""
+    assignment = _ASSIGNMENT.match(text)
+    if assignment is None:
+        raise ScrapeError(
+            f"{label} is not an X archive posts file "
+            "(it should start with 'window.YTD.tweets.part0 = [')"
+        )
+    data_name = assignment.group(1)
+    if data_name not in POST_DATA_NAMES:
+        raise ScrapeError(
+            f"{label} holds the archive's {data_name!r} data, not posts (use tweets.js)"
+        )
+    body = text[assignment.end():].rstrip().removesuffix(";")
+    try:
+        items = parse_json(body)
+    except JsonInputError as exc:
+        where = f" at line {text.count(chr(10), 0, assignment.end()) + exc.line}" if exc.line else ""
+        raise ScrapeError(f"{label} is malformed or truncated: {exc.reason}{where}") from None
+    if not isinstance(items, list):
+        raise ScrapeError(f"{label} is malformed: expected a list of posts after '='")
+    return [_raw_post(item, index, label) for index, item in enumerate(items)]
+
+
+def _raw_post(item: Any, index: int, label: str) -> RawPost:
+    post = item.get("tweet", item) if isinstance(item, dict) else None
+    if not isinstance(post, dict):
+        raise ScrapeError(f"{label} is malformed: item {index} is not a post object")
+    return RawPost(
+        id=_text_field(post.get("id_str", post.get("id"))),
+        text=_text_field(post.get("full_text", post.get("text"))),
+        created_at=_text_field(post.get("created_at")),
+        likes=post.get("favorite_count"),  # None when absent: Stage 2 counts it as missing
+        reposts=post.get("retweet_count"),
+        replies=0,  # the archive does not record replies to a post
+        views=None,
+    )
+
+
+def _text_field(value: Any) -> str:
+    # Ids may be JSON numbers in hand-made files; anything that is not text or a number is unusable.
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return ""

@@ -1,0 +1,102 @@
+#!/usr/bin/env python3
+"""Show what every module and account of a miner is doing now.
+
+    python scripts/miner_status.py [--data-dir D] [--json] [--watch]
+
+Reads the status file (`MINER_STATUS_FILE`, else `miner_status.json` in the data directory) and
+never writes anything.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "Miners"))
+
+from content_miner.common import layout
+from content_miner.tracker import MinerStageTracker  # noqa: E402
+from rich.console import Console  # noqa: E402
+from rich.live import Live  # noqa: E402
+from rich.table import Table  # noqa: E402
+from content_miner.tracker.status_view import age, clock, duration, status_rows  # noqa: E402
+
+STATUS_STYLE = {"running": "yellow", "completed": "green", "failed": "bold red"}
+
+
+def build_table(tracker: MinerStageTracker) -> Table:
+    status = tracker.read_status()
+    table = Table(title=f"Miner status - {tracker.status_file}", title_justify="left")
+    for column in ("Source", "Account", "Stage", "Status", "Message", "Since", "Last duration"):
+        table.add_column(column, overflow="fold")
+    for row in status_rows(status["current"]):
+        table.add_row(
+            row.source,
+            row.account,
+            row.stage,
+            f"[{STATUS_STYLE.get(row.status, '')}]{row.status}[/]",
+            row.message,
+            f"{age(row.since)} ({clock(row.since)[11:19]})",
+            duration(row.last_duration_s),
+        )
+    if not status["current"]:
+        table.caption = "no stage has been reported yet"
+    else:
+        table.caption = f"last event #{status['last_seq']} at {clock(status['updated_at'])}"
+    return table
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="content-miner-status", description="Show the miner's stage status.")
+    parser.add_argument("--data-dir", help=f"data directory (default: ${layout.DATA_DIR_ENV} or "
+                        f"{layout.DEFAULT_DATA_DIR})")
+    parser.add_argument("--json", action="store_true", help="print the live state as JSON")
+    parser.add_argument("--watch", action="store_true", help="refresh every second until Ctrl-C")
+    args = parser.parse_args(argv)
+
+    # An explicit --data-dir wins over the environment.
+    if args.data_dir:
+        path = layout.DataLayout(layout.data_dir(args.data_dir)).status_file
+    else:
+        path = layout.DataLayout.from_settings().status_file
+    if not path.exists() and not args.watch:
+        print(f"miner_status: no status file at {path} (has the miner run with this data directory?)",
+              file=sys.stderr)
+        return 1
+    if path.is_dir():
+        print(f"miner_status: {path} is a directory, not a status file", file=sys.stderr)
+        return 1
+    tracker = MinerStageTracker(path)
+    if args.json:
+        print(json.dumps(tracker.read_status(), indent=2, ensure_ascii=False))
+        return 0
+    console = Console()
+    if not args.watch:
+        console.print(build_table(tracker))
+        return 0
+    signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        if console.is_terminal:
+            with Live(build_table(tracker), console=console, auto_refresh=False) as live:
+                while True:
+                    time.sleep(1.0)
+                    live.update(build_table(tracker), refresh=True)
+        while True:  # piped into a file or another program: one table per refresh
+            console.print(build_table(tracker))
+            console.file.flush()
+            time.sleep(1.0)
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

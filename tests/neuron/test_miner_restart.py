@@ -1,0 +1,54 @@
+"""A miner SIGKILLed while Module 1 is in Stage 3, then started again on the same data directory:
+the stage its dead module left "running" is closed as failed before the new modules start, so
+neither the status file nor the axon shows it running any more."""
+
+from __future__ import annotations
+
+import signal
+from collections.abc import Callable
+
+import psutil
+from support.miner import MinerRun, run
+from support.waiting import wait_for
+from content_miner.neuron.crash_marking import INTERRUPTED
+from content_miner.neuron.miner_client import MinerClient, axon_info, mock_keys
+from content_miner.tracker import MinerStageTracker
+
+
+def test_a_stage_left_running_by_a_killed_miner_is_closed_when_it_starts_again(
+        start_miner: Callable[..., MinerRun]) -> None:
+    first = start_miner()  # queues the sample account
+    module1 = first.freeze_module_in_stage("content_miner.pipeline", "module1", "sample_creator", 3)
+    tree = first.tree()
+    first.send(signal.SIGKILL)  # the modules die with it (the frozen one too): nobody closes Stage 3
+    _, alive = psutil.wait_procs(tree, timeout=10)
+    assert not alive, [p.pid for p in alive]
+    tracker = MinerStageTracker(first.data_dir / "miner_status.json")
+    stale = tracker.get_current_stage(source="module1", username="sample_creator")
+    assert (stale["stage_number"], stale["status"], stale["pid"]) == (3, "running", module1)
+
+    second = start_miner("--no_sample", data_dir=first.data_dir)
+    second.wait_line(rf"ERROR.*❌ Stage 3 Failed - Vector Database for sample_creator - Error: {INTERRUPTED}")
+    second.wait_line("Stage monitoring activated")
+    assert "already exists" not in second.log()  # the mock wallets are reused quietly
+    closed = [e for e in tracker.read_events(0) if e["source"] == "module1" and e["status"] == "failed"]
+    assert [(e["stage_number"], e["username"], e["pid"]) for e in closed] == [(3, "sample_creator", module1)]
+    assert closed[0]["message"] == INTERRUPTED
+    assert closed[0]["details"] == {"exit_code": None, "crashed": True, "by": "miner start-up"}
+
+    # Closed before the new Module 1 started: each of its events comes after.
+    new_module1 = second.module_pid("content_miner.pipeline")
+
+    def new_events() -> list[dict]:
+        return [e for e in tracker.read_events(0) if e["source"] == "module1" and e["pid"] == new_module1]
+
+    assert all(event["seq"] > closed[0]["seq"] for event in wait_for(new_events, timeout=60, what="Module 1's events"))
+
+    keys = mock_keys(second.data_dir)
+    client = MinerClient(keys.validator, axon_info(keys.miner_hotkey, keys.miner_coldkey, "127.0.0.1", second.axon_port))
+    status = run(client.status(username="sample_creator"))
+    run(client.close())
+    assert status.dendrite.status_code == 200
+    assert status.current and not [entry for entry in status.current
+                                   if entry.status == "running" and entry.since == stale["since"]]
+    assert second.stop() == 0

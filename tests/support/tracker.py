@@ -1,0 +1,58 @@
+"""Helpers shared by the tracker tests: a collecting logger and writer processes."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+PROCS = Path(__file__).with_name("tracker_procs.py")
+
+
+class Collected:
+    """A logger for reporters that keeps (level, line) and lets tests wait for a count."""
+
+    def __init__(self) -> None:
+        self.lines: list[tuple[str, str]] = []
+        self._changed = threading.Condition()
+
+    def _add(self, level: str, msg: str) -> None:
+        with self._changed:
+            self.lines.append((level, msg))
+            self._changed.notify_all()
+
+    def info(self, msg: str) -> None:
+        self._add("info", msg)
+
+    def warning(self, msg: str) -> None:
+        self._add("warning", msg)
+
+    def error(self, msg: str) -> None:
+        self._add("error", msg)
+
+    def wait_for(self, count: int, timeout: float = 10.0) -> bool:
+        with self._changed:
+            return self._changed.wait_for(lambda: len(self.lines) >= count, timeout)
+
+    def texts(self) -> list[str]:
+        return [text for _, text in self.lines]
+
+
+def start_proc(mode: str, *args: object) -> subprocess.Popen[str]:
+    """Start a writer process and wait until it says it is under way."""
+    proc = subprocess.Popen(
+        [sys.executable, str(PROCS), mode, *map(str, args)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    line = proc.stdout.readline().strip() if proc.stdout else ""
+    assert line == "ready", f"{mode} process did not start: {line!r} {proc.stderr.read() if line == '' else ''}"
+    return proc
+
+
+def finish(proc: subprocess.Popen[str], timeout: float = 60) -> str:
+    out, err = proc.communicate(timeout=timeout)
+    assert proc.returncode == 0, err
+    return out
