@@ -138,6 +138,20 @@ def test_a_damaged_journal_is_salvaged_and_kept(status_path: Path) -> None:
     assert len(_aside_copies(journal)) == 1
 
 
+def test_a_journal_header_without_base_seq_and_no_events_is_replaced(status_path: Path) -> None:
+    # salvage() used to raise IndexError here: every later stage call was lost, silently.
+    tracker = MinerStageTracker(status_path, source="module1")
+    tracker.stage_start(1, "one")
+    tracker.compact()
+    journal = journal_path(status_path)
+    journal.write_bytes(b'{"journal":"miner-stage-journal","log_id":"x"}\n')
+    tracker.stage_start(2, "two")
+    tracker.stage_start(3, "three")
+    tracker.compact()
+    assert [e["message"] for e in tracker.read_events()] == ["one", "two", "three"]
+    assert len(_aside_copies(journal)) == 1
+
+
 def test_a_partial_journal_line_from_a_dead_writer_is_ignored_then_cut(status_path: Path) -> None:
     tracker = MinerStageTracker(status_path, source="module1")
     tracker.stage_start(1, "whole")

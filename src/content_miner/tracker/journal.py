@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from .status_file import SEQ_PREFIX, line_seq
 
@@ -121,7 +122,7 @@ def append(path: Path, encode: Callable[[int], bytes]) -> tuple[int, int, int]:
 
 def salvage(data: bytes) -> Journal | None:
     """The parseable events of a damaged journal, numbered as they were."""
-    events = []
+    events: list[tuple[int, bytes]] = []
     header: dict[str, Any] = {}
     for line in data.split(b"\n"):
         try:
@@ -132,9 +133,10 @@ def salvage(data: bytes) -> Journal | None:
             events.append((record["seq"], line))
         elif isinstance(record, dict) and "journal" in record:
             header = record
-    if not events and not header:
-        return None
+    declared_base, declared_id = header.get("base_seq"), header.get("log_id")
+    if not events and not isinstance(declared_base, int):
+        return None  # no event, and no numbering to go on: nothing worth keeping
     events.sort()
-    base = header.get("base_seq") if isinstance(header.get("base_seq"), int) else events[0][0] - 1
-    log_id = header.get("log_id") if isinstance(header.get("log_id"), str) else ""  # "": unknown
+    base = declared_base if isinstance(declared_base, int) else events[0][0] - 1
+    log_id = declared_id if isinstance(declared_id, str) else ""  # "": unknown
     return Journal(log_id, base, [line for _, line in events])
