@@ -24,8 +24,8 @@ import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import psutil  # noqa: E402
-from _running import announced, start  # noqa: E402
 
+from _running import announced, start  # noqa: E402
 from content_miner.neuron.miner_client import MinerClient, axon_info, mock_keys  # noqa: E402
 
 RSS_TARGET_MB = 300

@@ -10,11 +10,8 @@ a temporary data directory that is removed afterwards.
 from __future__ import annotations
 
 import argparse
-import os
 import signal
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -23,11 +20,16 @@ from pathlib import Path
 
 import httpx
 
-
 from _running import announced, start  # noqa: E402
-
-from content_miner.pipeline.plan import ContentPlan, EngagementRange, EvidencePost, PlanSource, PostingSlot, Recommendation  # noqa: E402
 from content_miner.images.renderer import create_renderer  # noqa: E402
+from content_miner.pipeline.plan import (  # noqa: E402
+    ContentPlan,
+    EngagementRange,
+    EvidencePost,
+    PlanSource,
+    PostingSlot,
+    Recommendation,
+)
 
 WORDS = "ship faster builds cache compiler release notes thread benchmark rust async runtime users launch".split()
 
@@ -39,20 +41,22 @@ def bench_plan(username: str, count: int) -> ContentPlan:
     for rank in range(1, count + 1):
         draft = " ".join(WORDS[(rank * 7 + i) % len(WORDS)] for i in range(12 + (rank * 13) % 40)).capitalize() + "."
         evidence = [
-            EvidencePost(id=f"{rank}-{i}", text="post", created_at=start - timedelta(days=i), engagement=float((rank * 31 + i * 57) % 900),
-                         likes=10, reposts=2, replies=1, similarity=0.7)
+            EvidencePost(id=f"{rank}-{i}", text="post", created_at=start - timedelta(days=i),
+                         engagement=float((rank * 31 + i * 57) % 900), likes=10, reposts=2, replies=1, similarity=0.7)
             for i in range(4 + rank % 12)
         ]
         recs.append(Recommendation(
             id=f"rec-{rank:02d}", rank=rank, topic=f"topic {rank}", topic_keywords=["a"], draft=draft,
-            hashtags=[WORDS[rank % len(WORDS)], WORDS[(rank + 3) % len(WORDS)]], slot=slot, next_slot_at=start + timedelta(days=1),
+            hashtags=[WORDS[rank % len(WORDS)], WORDS[(rank + 3) % len(WORDS)]], slot=slot,
+            next_slot_at=start + timedelta(days=1),
             expected_engagement=EngagementRange(low=100, median=300, high=800), lift=1.4, support=len(evidence),
             evidence=evidence, rationale="bench",
         ))
     return ContentPlan(
         platform="twitter", username=username, generated_at=start,
         source=PlanSource(posts_analyzed=500, posts_dropped=0, first_post_at=None, last_post_at=None, provider="bench"),
-        engagement_formula="likes + 2*reposts + 3*replies", mean_engagement=250.0, median_engagement=200.0, trend="flat",
+        engagement_formula="likes + 2*reposts + 3*replies", mean_engagement=250.0, median_engagement=200.0,
+        trend="flat",
         best_slots=[slot], recommendations=recs,
     )
 
@@ -125,7 +129,7 @@ def bench_queries(requests: int) -> dict[str, tuple[float, float]]:
         finally:
             process.send_signal(signal.SIGTERM)
             process.wait(timeout=10)
-            log.close()
+
 
 
 def main() -> int:

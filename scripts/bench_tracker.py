@@ -18,11 +18,9 @@ import json
 import multiprocessing as mp
 import random
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
-
 
 from content_miner.tracker import MinerStageReporter, MinerStageTracker  # noqa: E402
 
@@ -160,7 +158,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-tracker-") as tmp:
         root = args.data_dir or Path(tmp)
         print(f"stage tracker benchmark: {args.calls} calls per writer, status ring of 1,000 events")
-        header = f"{'case':<34}{'median ms':>10}{'p99 ms':>9}{'max ms':>9}{'lost':>6}{'torn':>6}{'reads':>7}{'logged':>8}"
+        header = (
+            f"{'case':<34}{'median ms':>10}{'p99 ms':>9}{'max ms':>9}"
+            f"{'lost':>6}{'torn':>6}{'reads':>7}{'logged':>8}"
+        )
         print(header)
         for writers, rate in ((1, args.rate), (args.writers, args.rate), (1, 0.0), (args.writers, 0.0)):
             label = f"{writers} writer(s), " + (f"{rate:g} calls/s each" if rate else "tight loop")

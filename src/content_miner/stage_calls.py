@@ -6,6 +6,7 @@ broken or missing tracker never stops the work it reports on (SPEC: "Self-Healin
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 try:
@@ -27,7 +28,7 @@ except Exception:  # ImportError, or anything the tracker's import chain raises
     def set_source(source: str) -> None:
         return None
 
-    def configure(status_file: Any, *, source: str | None = None) -> None:
+    def configure(status_file: str | os.PathLike[str], *, source: str | None = None) -> None:
         return None
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from content_miner.common.account import AccountKey, InvalidAccount, PLATFORMS
+from content_miner.common.account import PLATFORMS, AccountKey, InvalidAccount
 
 
 @pytest.mark.parametrize("platform, username", [

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+
 from support.module2 import Module2, plan_file, wait_for, write_plan, write_plan_bytes
 from support.plans import make_plan
 
@@ -41,9 +42,11 @@ def test_bad_plan_is_skipped_good_plan_renders_and_fixing_it_renders_it(service:
     account = wait_for(lambda: service.account("twitter", "badaccount"), what="the bad plan to be listed")
     assert account["status"] == "invalid_plan" and account["error"]
     response = service.get("/plans/twitter/badaccount")
-    assert response.status_code == 404 and response.json()["detail"].startswith("no valid content plan for twitter/badaccount: ")
+    assert response.status_code == 404
+    assert response.json()["detail"].startswith("no valid content plan for twitter/badaccount: ")
     assert service.get("/plans/twitter/goodaccount").status_code == 200
-    assert plan_file(service.data_dir, "twitter", "badaccount").read_bytes() == BAD_VERSIONS[name]  # kept for inspection
+    # kept for inspection
+    assert plan_file(service.data_dir, "twitter", "badaccount").read_bytes() == BAD_VERSIONS[name]
 
     warnings = skip_warnings(service)
     assert len(warnings) == 1 and "will retry when the file changes" in warnings[0]
@@ -125,7 +128,9 @@ UNREADABLE = [
     pytest.param(
         _unreadable_mode,
         id="mode_000",
-        marks=pytest.mark.skipif(os.geteuid() == 0, reason="root reads a file whatever its mode; the directory case covers root"),
+        marks=pytest.mark.skipif(
+            os.geteuid() == 0, reason="root reads a file whatever its mode; the directory case covers root"
+        ),
     ),
 ]
 

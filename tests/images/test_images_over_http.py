@@ -14,13 +14,18 @@ from support.png_regions import ink
 
 
 def test_new_plan_is_rendered_and_served(service: Module2) -> None:
-    plan = make_plan("elonmusk", recommendations=[recommendation(1, draft=LONG_DRAFT), recommendation(2, draft=SHORT_DRAFT)])
+    plan = make_plan(
+        "elonmusk", recommendations=[recommendation(1, draft=LONG_DRAFT), recommendation(2, draft=SHORT_DRAFT)]
+    )
     raw = plan.model_dump_json().encode()
     write_plan(service.data_dir, plan)
 
     account = service.wait_ready("twitter", "elonmusk", sha256=hashlib.sha256(raw).hexdigest())
     assert account["recommendations"] == 2 and account["images_ready"] == 2
-    assert [image["url"] for image in account["images"]] == ["/images/twitter/elonmusk/rec-01.png", "/images/twitter/elonmusk/rec-02.png"]
+    assert [image["url"] for image in account["images"]] == [
+        "/images/twitter/elonmusk/rec-01.png",
+        "/images/twitter/elonmusk/rec-02.png",
+    ]
 
     long_card, short_card = (service.image(image["url"]) for image in account["images"])
     for card in (long_card, short_card):
@@ -54,7 +59,9 @@ def test_changed_plan_is_rendered_again_and_dropped_recommendations_disappear(se
 
     changed = make_plan("alice", recommendations=[recommendation(1, draft=SHORT_DRAFT)])
     write_plan(service.data_dir, changed)
-    account = service.wait_ready("twitter", "alice", sha256=hashlib.sha256(changed.model_dump_json().encode()).hexdigest())
+    account = service.wait_ready(
+        "twitter", "alice", sha256=hashlib.sha256(changed.model_dump_json().encode()).hexdigest()
+    )
 
     assert account["recommendations"] == 1 and account["renders"] == 2
     assert service.get("/images/twitter/alice/rec-01.png").content != before
@@ -120,7 +127,8 @@ def test_card_of_the_previous_plan_is_never_served_while_the_new_one_renders(ser
     service.wait_ready("twitter", "frank")
     old_last = service.get("/images/twitter/frank/rec-40.png").content
 
-    changed = make_plan("frank", recommendations=[recommendation(i, draft=SHORT_DRAFT) for i in range(1, 41)])  # same ids, new cards
+    # same ids, new cards
+    changed = make_plan("frank", recommendations=[recommendation(i, draft=SHORT_DRAFT) for i in range(1, 41)])
     write_plan(service.data_dir, changed)
     wanted = sha256(changed.model_dump_json().encode())
     account = wait_for(
@@ -133,7 +141,9 @@ def test_card_of_the_previous_plan_is_never_served_while_the_new_one_renders(ser
         assert not account["images"][-1]["ready"]
     if response.status_code == 503:
         assert response.headers["retry-after"] == "1"
-        assert response.json()["detail"].startswith("image rec-40 for twitter/frank is still rendering for the current plan (")
+        assert response.json()["detail"].startswith(
+            "image rec-40 for twitter/frank is still rendering for the current plan ("
+        )
     else:  # only if the whole plan rendered between the two requests
         assert response.status_code == 200
     service.wait_ready("twitter", "frank", sha256=wanted)
@@ -148,8 +158,12 @@ def test_images_left_over_by_a_render_that_failed_partway_are_not_served(service
     (folder / "rec-02.png").unlink()
     (folder / "rec-02.png").mkdir()  # the new card cannot replace it: the render fails at rec-02
 
-    write_plan(service.data_dir, make_plan("gina", recommendations=[recommendation(i, draft=SHORT_DRAFT) for i in range(1, 4)]))
-    account = wait_for(lambda: (a := service.account("twitter", "gina")) and a["status"] == "failed" and a, what="the render to fail")
+    write_plan(
+        service.data_dir, make_plan("gina", recommendations=[recommendation(i, draft=SHORT_DRAFT) for i in range(1, 4)])
+    )
+    account = wait_for(
+        lambda: (a := service.account("twitter", "gina")) and a["status"] == "failed" and a, what="the render to fail"
+    )
     assert [image["ready"] for image in account["images"]] == [True, False, False]
     assert account["images_ready"] == 1
 
@@ -157,4 +171,6 @@ def test_images_left_over_by_a_render_that_failed_partway_are_not_served(service
     assert (folder / "rec-03.png").read_bytes() == old_third  # the old plan's card is still on disk...
     response = service.get("/images/twitter/gina/rec-03.png")
     assert response.status_code == 404  # ...but is not served as the new plan's
-    assert response.json()["detail"].startswith("image rec-03 for twitter/gina could not be rendered from the current plan (")
+    assert response.json()["detail"].startswith(
+        "image rec-03 for twitter/gina could not be rendered from the current plan ("
+    )

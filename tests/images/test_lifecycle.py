@@ -12,6 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+
 from support.module2 import (
     MAIN,
     Module2,
@@ -30,7 +31,10 @@ HUGE_DRAFT = " ".join([LONG_DRAFT] * (1_000_000 // (len(LONG_DRAFT) + 1)))  # ~1
 
 
 def image_mtimes(data_dir: Path) -> dict[str, int]:
-    return {str(path.relative_to(data_dir)): path.stat().st_mtime_ns for path in sorted((data_dir / "images").rglob("*.png"))}
+    return {
+        str(path.relative_to(data_dir)): path.stat().st_mtime_ns
+        for path in sorted((data_dir / "images").rglob("*.png"))
+    }
 
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
@@ -58,7 +62,9 @@ def test_signal_during_start_up_exits_0_before_serving(data_dir: Path, tmp_path:
     process = service.launch()
     try:
         # SIGTERM is caught from main.py's first lines, while the heavy imports are still ahead.
-        wait_for(lambda: catches(process.pid, signal.SIGTERM), timeout=10, what="the handlers to be installed", every=0.001)
+        wait_for(
+            lambda: catches(process.pid, signal.SIGTERM), timeout=10, what="the handlers to be installed", every=0.001
+        )
         process.send_signal(signum)
         assert service.wait(timeout=5.0) == 0  # was -15, or -2 with a KeyboardInterrupt traceback
     finally:
@@ -68,10 +74,14 @@ def test_signal_during_start_up_exits_0_before_serving(data_dir: Path, tmp_path:
     assert "Serving on" not in log and "Traceback" not in log
 
 
-def test_sigterm_while_rendering_stops_within_5s_and_restart_finishes_the_job(start_service: Start, data_dir: Path) -> None:
+def test_sigterm_while_rendering_stops_within_5s_and_restart_finishes_the_job(
+    start_service: Start, data_dir: Path
+) -> None:
     first = start_service()
     write_plan(data_dir, make_plan("busy", count=60))
-    wait_for(lambda: (first.account("twitter", "busy") or {}).get("status") == "rendering", what="rendering to be under way")
+    wait_for(
+        lambda: (first.account("twitter", "busy") or {}).get("status") == "rendering", what="rendering to be under way"
+    )
     # Frozen, so the signal lands mid-render however fast the rest would have rendered.
     assert first.process is not None
     first.send(signal.SIGSTOP)
@@ -90,15 +100,22 @@ def test_sigterm_while_rendering_stops_within_5s_and_restart_finishes_the_job(st
     assert account["images_ready"] == 60 and account["renders"] == 1
 
 
-def test_huge_drafts_render_and_sigterm_while_rendering_them_stops_within_5s(start_service: Start, data_dir: Path) -> None:
+def test_huge_drafts_render_and_sigterm_while_rendering_them_stops_within_5s(
+    start_service: Start, data_dir: Path
+) -> None:
     service = start_service()
     write_plan(data_dir, make_plan("bigdraft", recommendations=[recommendation(i, draft=HUGE_DRAFT) for i in (1, 2)]))
     account = service.wait_ready("twitter", "bigdraft", timeout=30)  # was ~25 s for each card
     assert account["images_ready"] == 2
     assert service.image("/images/twitter/bigdraft/rec-02.png").size == (1200, 675)
 
-    write_plan(data_dir, make_plan("bigger", recommendations=[recommendation(i, draft=HUGE_DRAFT) for i in range(1, 13)]))
-    wait_for(lambda: (service.account("twitter", "bigger") or {}).get("status") == "rendering", what="the huge cards to be rendering")
+    write_plan(
+        data_dir, make_plan("bigger", recommendations=[recommendation(i, draft=HUGE_DRAFT) for i in range(1, 13)])
+    )
+    wait_for(
+        lambda: (service.account("twitter", "bigger") or {}).get("status") == "rendering",
+        what="the huge cards to be rendering",
+    )
     assert service.get("/plans/twitter/bigdraft").status_code == 200  # queries are answered meanwhile
     started = time.monotonic()
     assert service.stop(timeout=5.0) == 0
@@ -143,7 +160,9 @@ def test_missing_image_is_rendered_again_after_restart(start_service: Start, dat
     assert account["renders"] == 1 and second.get("/images/twitter/carol/rec-02.png").status_code == 200
 
 
-def test_corrupt_render_state_is_kept_aside_and_everything_is_rendered_again(start_service: Start, data_dir: Path) -> None:
+def test_corrupt_render_state_is_kept_aside_and_everything_is_rendered_again(
+    start_service: Start, data_dir: Path
+) -> None:
     first = start_service()
     write_plan(data_dir, make_plan("dave", count=1))
     first.wait_ready("twitter", "dave")
@@ -168,7 +187,10 @@ def test_taken_port_is_a_one_line_error_and_exit_code_2(service: Module2, data_d
     assert service.get("/health").status_code == 200  # the running service is untouched
 
 
-@pytest.mark.parametrize("args, message", [(["--renderer", "diffusion"], "unknown renderer 'diffusion'"), (["--poll-interval", "0"], "--poll-interval")])
+@pytest.mark.parametrize(
+    "args, message",
+    [(["--renderer", "diffusion"], "unknown renderer 'diffusion'"), (["--poll-interval", "0"], "--poll-interval")],
+)
 def test_bad_options_are_a_one_line_error(data_dir: Path, args: list[str], message: str) -> None:
     result = subprocess.run(
         [sys.executable, str(MAIN), "--data-dir", str(data_dir), "--port", str(free_port()), *args],

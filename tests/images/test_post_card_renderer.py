@@ -7,12 +7,13 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from PIL import Image
+
 from content_miner.images.fonts import font
 from content_miner.images.layout import card_layout
 from content_miner.images.renderer import CardRenderer, available_renderers, create_renderer
 from content_miner.images.settings import CARD_SIZES
 from content_miner.images.text_fit import ELLIPSIS, fit_line, fit_text
-from PIL import Image
 from support.plans import LONG_DRAFT, SHORT_DRAFT, make_plan, recommendation
 from support.png_regions import ink
 

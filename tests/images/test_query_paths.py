@@ -6,6 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+
 from support.module2 import Module2, wait_for, write_plan
 from support.plans import make_plan, recommendation
 
@@ -146,7 +147,9 @@ def _replaced_by_a_real_card(service: Module2, image: Path, outside: Path) -> No
     assert "Traceback" not in service.log()
 
 
-def test_symlinked_image_pointing_outside_is_not_read_and_is_rendered_again(ready_service: Module2, outside: Path) -> None:
+def test_symlinked_image_pointing_outside_is_not_read_and_is_rendered_again(
+    ready_service: Module2, outside: Path
+) -> None:
     image = _image_becomes_a_link_to(ready_service, outside / "rec-01.png")
     account = ready_service.get("/accounts/twitter/elonmusk")
     assert account.status_code == 200  # was a 500: building the path raised OutsideDataDir
@@ -158,7 +161,9 @@ def test_symlinked_image_pointing_outside_is_not_read_and_is_rendered_again(read
     _replaced_by_a_real_card(ready_service, image, outside)
 
 
-def test_symlinked_image_found_at_start_is_rendered_again(ready_service: Module2, start_service: Callable[..., Module2], outside: Path) -> None:
+def test_symlinked_image_found_at_start_is_rendered_again(
+    ready_service: Module2, start_service: Callable[..., Module2], outside: Path
+) -> None:
     assert ready_service.stop() == 0
     image = _image_becomes_a_link_to(ready_service, outside / "rec-01.png")
     restarted = start_service()  # its first scan raised on the link, and the account never appeared

@@ -78,7 +78,9 @@ def test_a_file_dropped_by_hand_is_followed_once_module1_has_seen_it(tmp_path: P
     rejected: list[str] = []
     InboxJobs(inbox, JobStore(paths.jobs)).next_waiting([by_hand], lambda path, why: rejected.append(why))
     assert rejected == []
-    assert submit(restarted_miner_jobs(tmp_path), "someone_else") == ("queued", "waiting in Module 1's queue (position 1)")
+    assert submit(restarted_miner_jobs(tmp_path), "someone_else") == (
+        "queued", "waiting in Module 1's queue (position 1)"
+    )
     assert submit(restarted_miner_jobs(tmp_path), "someone") == ("queued", "queued for Module 1 (position 2)")
     assert len(account_files(tmp_path)) == 2
 
@@ -116,7 +118,8 @@ def test_a_failed_account_is_not_queued_again_within_the_cool_down(tmp_path: Pat
     jobs.store.fail(job.id, "Stage 1 failed: Failed to scrape profile")
     for _ in range(3):  # polling does not start a new scrape
         answer = asyncio.run(jobs.submit("twitter", "flaky", submitter="validator-a", force_fresh=True))
-        assert answer.state == "failed" and answer.message.startswith("Stage 1 failed: Failed to scrape profile; a retry")
+        assert answer.state == "failed"
+        assert answer.message.startswith("Stage 1 failed: Failed to scrape profile; a retry")
         assert answer.retry_after is not None and answer.retry_after > time.time() + 3500
     assert len(jobs.store.in_state("queued")) == 0
 

@@ -7,9 +7,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
+from content_miner.neuron.cli import main
 from content_miner.neuron.config import build_config
 from content_miner.neuron.config_checks import check_config
-from content_miner.neuron.cli import main
 from content_miner.neuron.shutdown_budget import MAX_STOP_TIMEOUT_S
 
 
@@ -35,8 +36,10 @@ def refusal(capsys: pytest.CaptureFixture[str], tmp_path: Path, *flags: str) -> 
 
 
 @pytest.mark.parametrize(("flags", "reason"), [
-    (["--axon.port", "80"], "--axon.port must be 0 (any free port) or 1025-65534 (bittensor's axon refuses other ports), got 80"),
-    (["--axon.port", "65535"], "--axon.port must be 0 (any free port) or 1025-65534 (bittensor's axon refuses other ports), got 65535"),
+    (["--axon.port", "80"],
+     "--axon.port must be 0 (any free port) or 1025-65534 (bittensor's axon refuses other ports), got 80"),
+    (["--axon.port", "65535"],
+     "--axon.port must be 0 (any free port) or 1025-65534 (bittensor's axon refuses other ports), got 65535"),
     (["--axon.external_port", "1000"], "--axon.external_port must be 1025-65534"),
     (["--axon.max_workers", "0"], "--axon.max_workers must be >= 1, got 0"),
     (["--module2.port", "-1"], "--module2.port must be 0 (any free port) or 1-65535, got -1"),
@@ -92,7 +95,8 @@ def test_config_file_settings_nested_or_dotted_are_defaults_that_flags_override(
     config.write_text("netuid: 9\naxon:\n  port: 9123\nstatus:\n  interval: 2\nblacklist.burst: 7\n"
                       "blacklist:\n  force_validator_permit: false\nlogging:\n  debug: true\ndata-dir: /srv/miner\n")
     only_file = build_config(["--config", str(config)])
-    assert (only_file.netuid, only_file.axon.port, only_file.status.interval, only_file.blacklist.burst) == (9, 9123, 2.0, 7)
+    assert (only_file.netuid, only_file.axon.port, only_file.status.interval,
+            only_file.blacklist.burst) == (9, 9123, 2.0, 7)
     assert only_file.blacklist.force_validator_permit is False and only_file.logging.debug is True
     assert only_file.data_dir == "/srv/miner" and only_file.config == str(config)
     assert only_file.axon.ip == "[::]" and only_file.axon.max_workers == 10  # the rest of `axon` is kept

@@ -20,14 +20,16 @@ import bittensor as bt
 import httpx
 import psutil
 import pytest
-from content_miner_protocol import ContentPlanSynapse
+from PIL import Image
+
+from content_miner.neuron.miner_client import MinerClient, axon_info, mock_keys
 from content_miner.pipeline.sample_account import generate_sample_posts
+from content_miner_protocol import ContentPlanSynapse
 from support.miner import REPO, MinerRun, run
 from support.ports import refused_port
 from support.waiting import wait_for
-from content_miner.neuron.miner_client import MinerClient, axon_info, mock_keys
-from PIL import Image
 from support.x_api import TOKEN, FakeXApi, _handler_for, api_post
+
 USERNAME = "Creator_One"
 POSTS = 80
 QUERY_MINER = [sys.executable, "-m", "content_miner.neuron.query_command"]
@@ -96,7 +98,9 @@ def test_start_up_lines_come_in_order(miner: MinerRun) -> None:
     assert "Traceback" not in miner.log()
 
 
-def test_submitted_account_goes_through_every_stage_to_a_plan_and_an_image(miner: MinerRun, client: MinerClient) -> None:
+def test_submitted_account_goes_through_every_stage_to_a_plan_and_an_image(
+    miner: MinerRun, client: MinerClient
+) -> None:
     first = run(client.plan(USERNAME))
     assert first.dendrite.status_code == 200, first.dendrite.status_message
     assert first.state == "queued", first.message
@@ -183,7 +187,8 @@ def test_unregistered_and_non_validator_keys_get_403(miner: MinerRun, tmp_path: 
     stranger.create_if_non_existent(coldkey_use_password=False, hotkey_use_password=False, suppress=True)
     keys = mock_keys(miner.data_dir)
     target = axon_info(keys.miner_hotkey, keys.miner_coldkey, "127.0.0.1", miner.axon_port)
-    miner_wallet = bt.Wallet(name="miner", hotkey="default", path=str(miner.data_dir / "wallets"))  # registered, no permit
+    # registered, no permit
+    miner_wallet = bt.Wallet(name="miner", hotkey="default", path=str(miner.data_dir / "wallets"))
     for wallet, reason in [(stranger, "not registered"), (miner_wallet, "no validator permit")]:
         outsider = MinerClient(wallet, target)
         answer = run(outsider.status())
@@ -235,6 +240,7 @@ def test_sigterm_stops_everything_with_exit_0_within_10_seconds(miner: MinerRun,
     # not into HOME (an empty directory of its own), not into the source tree. The test process may have
     # compiled files there before the run (pytest without PYTHONDONTWRITEBYTECODE): only newer ones count.
     assert [str(path.relative_to(miner.home)) for path in miner.home.rglob("*")] == []
-    compiled = [path for root in (REPO / "Miners", REPO / "neurons", REPO / "scripts", REPO / "src") for path in root.rglob("*.pyc")
+    compiled = [path for root in (REPO / "Miners", REPO / "neurons", REPO / "scripts", REPO / "src")
+                for path in root.rglob("*.pyc")
                 if path.stat().st_mtime >= miner.started_at - 1.0]
     assert compiled == [], compiled

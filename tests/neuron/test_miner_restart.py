@@ -8,11 +8,12 @@ import signal
 from collections.abc import Callable
 
 import psutil
-from support.miner import MinerRun, run
-from support.waiting import wait_for
+
 from content_miner.neuron.crash_marking import INTERRUPTED
 from content_miner.neuron.miner_client import MinerClient, axon_info, mock_keys
 from content_miner.tracker import MinerStageTracker
+from support.miner import MinerRun, run
+from support.waiting import wait_for
 
 
 def test_a_stage_left_running_by_a_killed_miner_is_closed_when_it_starts_again(
@@ -45,7 +46,9 @@ def test_a_stage_left_running_by_a_killed_miner_is_closed_when_it_starts_again(
     assert all(event["seq"] > closed[0]["seq"] for event in wait_for(new_events, timeout=60, what="Module 1's events"))
 
     keys = mock_keys(second.data_dir)
-    client = MinerClient(keys.validator, axon_info(keys.miner_hotkey, keys.miner_coldkey, "127.0.0.1", second.axon_port))
+    client = MinerClient(
+        keys.validator, axon_info(keys.miner_hotkey, keys.miner_coldkey, "127.0.0.1", second.axon_port)
+    )
     status = run(client.status(username="sample_creator"))
     run(client.close())
     assert status.dendrite.status_code == 200

@@ -10,9 +10,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 import psutil
-from support.miner import MinerRun, run
+
 from content_miner.neuron.miner_client import MinerClient, axon_info, mock_keys
 from content_miner.tracker import MinerStageTracker
+from support.miner import MinerRun, run
 
 CRASHING_MODULE = Path(__file__).with_name("crashing_module.py")
 STATUS_LINE = r"📈 Miner Status: Mode: watchdog \| "
@@ -41,7 +42,9 @@ def test_module1_killed_in_stage_3_is_reported_closed_restarted_and_finishes_the
     restarted = miner.wait_line(r"🔁 Restarting Module 1 \(restart 1\)", after=crash)
     assert miner.module_pid("content_miner.pipeline") != module1
     # The restarted Module 1 takes the interrupted file back and processes the account again.
-    miner.wait_line(r"✅ Stage 7 Complete - Complete for sample_creator - Pipeline completed", after=restarted, timeout=120)
+    miner.wait_line(
+        r"✅ Stage 7 Complete - Complete for sample_creator - Pipeline completed", after=restarted, timeout=120
+    )
     miner.wait_line(r"📈 Miner Status: Mode: watchdog \| Module 1: Running \| Module 2: Running", after=restarted)
     assert miner.stop() == 0
 
@@ -104,14 +107,15 @@ def test_frozen_module2_is_restarted_after_the_configured_failed_health_checks(
 def test_bad_flags_and_a_taken_port_end_in_one_line(start_miner: Callable[..., MinerRun]) -> None:
     bad = start_miner("--status.interval", "soon")
     assert bad.process is not None and bad.process.wait(timeout=30) == 2
-    assert bad.log().strip().splitlines() == ["neurons/miner.py: error: argument --status.interval: invalid float value: "
-                                              "'soon' (see --help)"]
+    assert bad.log().strip().splitlines() == [
+        "neurons/miner.py: error: argument --status.interval: invalid float value: 'soon' (see --help)"]
     # bt.Axon asserts on its port (1024 < port < 65535): refused before it is built, in one line.
     for port in ("70000", "1024"):
         out_of_range = start_miner("--axon.port", port)
         assert out_of_range.process is not None and out_of_range.process.wait(timeout=30) == 2
         assert out_of_range.log().strip().splitlines() == [
-            f"neurons/miner.py: error: --axon.port must be 0 (any free port) or 1025-65534 (bittensor's axon refuses other ports), got {port}"]
+            "neurons/miner.py: error: --axon.port must be 0 (any free port) or 1025-65534 "
+            f"(bittensor's axon refuses other ports), got {port}"]
     too_slow = start_miner("--supervisor.stop_timeout", "60")
     assert too_slow.process is not None and too_slow.process.wait(timeout=30) == 2
     assert too_slow.log().strip().splitlines() == [

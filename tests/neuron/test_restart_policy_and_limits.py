@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from content_miner.neuron.access_policy import AccessPolicy, AccessSettings, Neuron, RateLimiter
 from content_miner.neuron.restart_policy import RestartBackoff, RestartPolicy
 
@@ -25,7 +26,9 @@ def test_a_stable_run_resets_the_backoff() -> None:
     assert after_stable.restart and after_stable.delay_s == 1 and after_stable.restart_number == 3
 
 
-@pytest.mark.parametrize("kwargs", [{"factor": 0.5}, {"max_fast_failures": 0}, {"initial_delay_s": 5, "max_delay_s": 1}])
+@pytest.mark.parametrize(
+    "kwargs", [{"factor": 0.5}, {"max_fast_failures": 0}, {"initial_delay_s": 5, "max_delay_s": 1}]
+)
 def test_impossible_policies_are_refused(kwargs: dict) -> None:
     with pytest.raises(ValueError):
         RestartPolicy(**kwargs)

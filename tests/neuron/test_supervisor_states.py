@@ -9,11 +9,11 @@ import sys
 import threading
 from pathlib import Path
 
-from support.waiting import wait_for
 from content_miner.neuron.module_process import ModuleSpec
 from content_miner.neuron.restart_policy import RestartPolicy
 from content_miner.neuron.supervisor import ModuleSupervisor
 from content_miner.tracker import MinerStageTracker
+from support.waiting import wait_for
 
 STUBBORN_MODULE = Path(__file__).with_name("stubborn_module.py")
 

@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
 from content_miner.pipeline.account import (
     AccountFileError,
@@ -47,7 +48,7 @@ def test_defaults() -> None:
 
 def test_request_is_frozen() -> None:
     request = parse_account({"platform": "x", "username": "nasa"})
-    with pytest.raises(Exception):
+    with pytest.raises(ValidationError, match="frozen_instance"):
         request.username = "other"  # type: ignore[misc]
 
 
@@ -85,7 +86,9 @@ def test_hostile_usernames_are_refused_with_one_line(
     [
         ('{"username": "nasa"}', "missing field 'platform'"),
         ('{"platform": "twitter"}', "missing field 'username'"),
-        ('{"platform": "myspace", "username": "nasa"}', "unknown platform 'myspace' (known: facebook, instagram, linkedin, reddit, threads, tiktok, twitter, youtube)"),
+        ('{"platform": "myspace", "username": "nasa"}',
+         "unknown platform 'myspace' "
+         "(known: facebook, instagram, linkedin, reddit, threads, tiktok, twitter, youtube)"),
         ('{"platform": 7, "username": "nasa"}', "platform must be a string"),
         ('{"platform": "x", "username": 42}', "username must be a string"),
         ('{"platform": "x", "username": "nasa"', "account file is not valid JSON (line 1"),

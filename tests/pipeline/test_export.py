@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from content_miner.pipeline.embedding import load_embedder
-from content_miner.common.layout import DataLayout
-from content_miner.pipeline.export import ExportError, export_plan
 from content_miner.common.atomic_files import write_text_atomic
+from content_miner.common.layout import DataLayout
+from content_miner.pipeline.embedding import load_embedder
+from content_miner.pipeline.export import ExportError, export_plan
 from content_miner.pipeline.export.calendar import fold
 from content_miner.pipeline.generation import generate_plan
 from content_miner.pipeline.plan import ContentPlan

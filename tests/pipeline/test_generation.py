@@ -136,6 +136,7 @@ def test_sample_cli_writes_jsonl_and_reports_a_bad_path(tmp_path: Path) -> None:
     done = subprocess.run([sys.executable, "-m", "content_miner.pipeline.sample_account", str(out), "--posts", "25"],
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0 and len(out.read_text().splitlines()) == 25
-    bad = subprocess.run([sys.executable, "-m", "content_miner.pipeline.sample_account", str(tmp_path / "no" / "x.jsonl")],
+    bad = subprocess.run([sys.executable, "-m", "content_miner.pipeline.sample_account",
+                          str(tmp_path / "no" / "x.jsonl")],
                          capture_output=True, text=True, timeout=120)
     assert bad.returncode == 1 and bad.stderr.startswith("error: cannot write") and "Traceback" not in bad.stderr

@@ -181,4 +181,5 @@ def test_a_job_record_that_cannot_be_written_costs_a_warning_not_the_account(
 
     with caplog.at_level("WARNING", logger="content_miner.pipeline.inbox_jobs"):
         jobs.record("job x done", refuse)
+    assert jobs.record("a write", lambda value, *, also: None, 1, also=2) is None
     assert "Could not record job x done in the job records: database or disk is full" in caplog.text

@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
+
 from support.module1 import module1_env, module1_events, run_direct, start_watchdog, wait_for, write_source
 from support.x_api import TOKEN, FakeXApi, api_post
 
@@ -37,7 +38,9 @@ def test_direct_mode_processes_one_account_and_prints_every_stage_line(tmp_path:
     assert "[INFO] ⚙️  Stage 1 - Data Scraping for demouser: Force fresh scraping for demouser" in lines
     started = [line.split(" - ", 1)[1].split(":")[0].split(" for ")[0] for line in lines if "⚙️" in line]
     assert started == NAMES[:7]
-    assert lines[-2] == "[INFO] ✅ Stage 7 Complete - Complete for demouser - Pipeline completed - 15 recommendations generated"
+    assert lines[-2] == (
+        "[INFO] ✅ Stage 7 Complete - Complete for demouser - Pipeline completed - 15 recommendations generated"
+    )
     plan_path = data / "exports" / "twitter" / "demouser" / "content_plan.json"
     assert lines[-1] == f"Content plan for demouser: {plan_path} (15 recommendations)"
     plan = json.loads(plan_path.read_text())
@@ -53,7 +56,8 @@ def test_direct_mode_processes_one_account_and_prints_every_stage_line(tmp_path:
         (["--platform", "myspace", "--username", "tom"], 2, "unknown platform"),
         (["--username", "../../etc/passwd"], 2, "username"),
         (["--username", "a" * 40], 2, "username"),
-        (["--username", "ghost", "--source", "/nonexistent/tweets.js"], 1, "Stage 1 failed for ghost: source file not found"),
+        (["--username", "ghost", "--source", "/nonexistent/tweets.js"], 1,
+         "Stage 1 failed for ghost: source file not found"),
     ],
 )
 def test_direct_mode_bad_input_is_one_line_and_a_non_zero_exit(tmp_path: Path, args, code, reason) -> None:
@@ -69,9 +73,11 @@ def test_direct_mode_bad_input_is_one_line_and_a_non_zero_exit(tmp_path: Path, a
     [
         ('window.YTD.tweets.part0 = [{"tweet": {"id_str": "1", "full_text": "hi"', 1, ""),
         ("\xff\xfe\x00garbage".encode("latin-1"), 1, ""),
-        (b'{"id": "1", "text": "only one", "created_at": "2025-01-01T10:00:00Z", "likes": 1, "reposts": 0, "replies": 0}\n', 2, "not enough usable posts"),
+        (b'{"id": "1", "text": "only one", "created_at": "2025-01-01T10:00:00Z", '
+         b'"likes": 1, "reposts": 0, "replies": 0}\n', 2, "not enough usable posts"),
         (b'{"id": "1", "text": "a", "created_at": "2025-01-01T10:00:00Z", "likes": -5, "reposts": 0, "replies": 0}\n'
-         b'{"id": "2", "text": "b", "created_at": "2025-01-02T10:00:00Z", "likes": -1, "reposts": 0, "replies": 0}\n', 2, "negative_count"),
+         b'{"id": "2", "text": "b", "created_at": "2025-01-02T10:00:00Z", "likes": -1, "reposts": 0, "replies": 0}\n',
+         2, "negative_count"),
     ],
     ids=["truncated-archive", "wrong-encoding", "one-post", "negative-counts"],
 )
@@ -127,7 +133,10 @@ def test_watchdog_processes_files_oldest_first_and_sorts_good_from_bad(tmp_path:
     assert rejected[0].startswith("Rejected account file b_bad_json.json") and len(rejected) == 5
     printed = (tmp_path / "module1.log").read_text(encoding="utf-8").splitlines()  # its stdout
     assert "[INFO] ⚙️  Stage 0 - Initialization: Starting watchdog mode" in printed
-    assert "[INFO] ✅ Stage 7 Complete - Complete for first_one - Pipeline completed - 15 recommendations generated" in printed
+    assert (
+        "[INFO] ✅ Stage 7 Complete - Complete for first_one - Pipeline completed - 15 recommendations generated"
+        in printed
+    )
     assert (data / "exports" / "twitter" / "first_one" / "content_plan.json").is_file()
 
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from content_miner.pipeline.embedding import load_embedder
 from content_miner.common.layout import DataLayout
+from content_miner.pipeline.embedding import load_embedder
 from content_miner.pipeline.export import export_plan
 from content_miner.pipeline.generation import generate_plan
 from content_miner.pipeline.plan import ContentPlan

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from content_miner.pipeline.account import AccountRequest
 from content_miner.common.account import AccountKey
 from content_miner.common.layout import DataLayout
+from content_miner.pipeline.account import AccountRequest
 from content_miner.pipeline.scraping import RawCache, ScrapeSettings, default_providers, scrape
 from support.x_api import TOKEN, FakeXApi, api_post
 
@@ -108,12 +108,13 @@ def test_a_changed_source_file_is_imported_again(tmp_path: Path) -> None:
     source = Path(shutil.copy(FIXTURES / "posts.jsonl", tmp_path / "posts.jsonl"))
     request = AccountRequest(platform="twitter", username="acme", source=str(source))
     data_dir = tmp_path / "data"
-    assert not scrape(request, layout=DataLayout(data_dir), providers=PROVIDERS, settings=ScrapeSettings(), now=NOW).from_cache
-    assert scrape(request, layout=DataLayout(data_dir), providers=PROVIDERS, settings=ScrapeSettings(), now=NOW).from_cache
+    layout = DataLayout(data_dir)
+    assert not scrape(request, layout=layout, providers=PROVIDERS, settings=ScrapeSettings(), now=NOW).from_cache
+    assert scrape(request, layout=layout, providers=PROVIDERS, settings=ScrapeSettings(), now=NOW).from_cache
     with source.open("a") as handle:
         handle.write('{"id": "p9", "text": "added", "created_at": "2024-03-09T10:00:00Z", '
                      '"likes": 1, "reposts": 0, "replies": 0}\n')
-    again = scrape(request, layout=DataLayout(data_dir), providers=PROVIDERS, settings=ScrapeSettings(), now=NOW)
+    again = scrape(request, layout=layout, providers=PROVIDERS, settings=ScrapeSettings(), now=NOW)
     assert not again.from_cache and again.posts[-1].id == "p9"
 
 

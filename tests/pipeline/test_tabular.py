@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from content_miner.common.layout import DataLayout
 from content_miner.pipeline.account import AccountRequest
 from content_miner.pipeline.retrieval import RetrievalError, retrieve
-from content_miner.common.layout import DataLayout
 from content_miner.pipeline.scraping import ScrapeError, ScrapeSettings, default_providers, scrape
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "ingest"

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import argparse
-
 import dataclasses
 import os
 import socket
@@ -14,13 +13,13 @@ from pathlib import Path
 import httpx
 import pytest
 
-from content_miner.pipeline.embedding import load_embedder
-from content_miner.pipeline.models import Post
-from content_miner.pipeline.sample_account import generate_sample_posts
 from content_miner.common.account import AccountKey
 from content_miner.common.layout import DataLayout
 from content_miner.pipeline.cli import pipeline_settings
+from content_miner.pipeline.embedding import load_embedder
+from content_miner.pipeline.models import Post
 from content_miner.pipeline.pipeline import AccountPipeline
+from content_miner.pipeline.sample_account import generate_sample_posts
 from content_miner.pipeline.vector_index import PostIndex, VectorIndexError, chroma_client
 
 POSTS = generate_sample_posts(n_posts=60, seed=3)

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from content_miner.common.layout import DataLayout
 from content_miner.pipeline.account import AccountRequest
 from content_miner.pipeline.retrieval import retrieve
-from content_miner.common.layout import DataLayout
 from content_miner.pipeline.scraping import ScrapeError, ScrapeSettings, default_providers, scrape
 from content_miner.pipeline.scraping.x_api import XApiProvider
 from support.x_api import TOKEN, FakeXApi, api_post
@@ -54,7 +54,9 @@ class FakeClock:
 
 def test_fetches_every_page_with_the_bearer_token(x_api: FakeXApi, tmp_path: Path) -> None:
     x_api.add_account("NASA", "11348282", timeline(250))
-    result = scrape(request("nasa"), layout=DataLayout(tmp_path), providers=PROVIDERS, settings=settings_for(x_api), now=NOW)
+    result = scrape(
+        request("nasa"), layout=DataLayout(tmp_path), providers=PROVIDERS, settings=settings_for(x_api), now=NOW
+    )
     assert result.provider == "x-api-v2" and result.fetched_at == NOW
     assert len(result.posts) == 250 and len({post.id for post in result.posts}) == 250
     assert all(r.authorization == f"Bearer {TOKEN}" for r in x_api.requests)
@@ -64,7 +66,8 @@ def test_fetches_every_page_with_the_bearer_token(x_api: FakeXApi, tmp_path: Pat
     assert all(r.query["tweet.fields"] == "created_at,public_metrics" for r in pages)
     assert all(r.query["max_results"] == "100" for r in pages)
     assert "pagination_token" not in pages[0].query
-    assert pages[1].query["pagination_token"] and pages[2].query["pagination_token"] != pages[1].query["pagination_token"]
+    assert pages[1].query["pagination_token"]
+    assert pages[2].query["pagination_token"] != pages[1].query["pagination_token"]
     newest = result.posts[0]
     assert (newest.id, newest.likes, newest.reposts, newest.replies, newest.views) == ("10250", 0, 1, 2, 100)
     retrieved = retrieve(result)
@@ -74,20 +77,30 @@ def test_fetches_every_page_with_the_bearer_token(x_api: FakeXApi, tmp_path: Pat
 
 def test_max_posts_limits_what_is_fetched(x_api: FakeXApi, tmp_path: Path) -> None:
     x_api.add_account("nasa", "1", timeline(250))
-    result = scrape(request(max_posts=102), layout=DataLayout(tmp_path), providers=PROVIDERS, settings=settings_for(x_api), now=NOW)
+    result = scrape(
+        request(max_posts=102), layout=DataLayout(tmp_path), providers=PROVIDERS, settings=settings_for(x_api), now=NOW
+    )
     assert len(result.posts) == 102
     assert [r.query["max_results"] for r in x_api.posts_requests()] == ["100", "5"]  # API minimum 5
 
 
 def test_account_without_posts(x_api: FakeXApi, tmp_path: Path) -> None:
     x_api.add_account("quiet", "5", [])
-    result = scrape(request("quiet"), layout=DataLayout(tmp_path), providers=PROVIDERS, settings=settings_for(x_api), now=NOW)
+    result = scrape(
+        request("quiet"), layout=DataLayout(tmp_path), providers=PROVIDERS, settings=settings_for(x_api), now=NOW
+    )
     assert result.posts == ()
 
 
 def test_unknown_user_has_the_exact_message(x_api: FakeXApi, tmp_path: Path) -> None:
     with pytest.raises(ScrapeError) as caught:
-        scrape(request("nobody_here"), layout=DataLayout(tmp_path), providers=PROVIDERS, settings=settings_for(x_api), now=NOW)
+        scrape(
+            request("nobody_here"),
+            layout=DataLayout(tmp_path),
+            providers=PROVIDERS,
+            settings=settings_for(x_api),
+            now=NOW,
+        )
     assert str(caught.value) == "Failed to scrape profile: user not found"
     assert x_api.posts_requests() == []
 
@@ -95,14 +108,26 @@ def test_unknown_user_has_the_exact_message(x_api: FakeXApi, tmp_path: Path) -> 
 def test_wrong_token_is_a_401(x_api: FakeXApi, tmp_path: Path) -> None:
     x_api.add_account("nasa", "1", timeline(5))
     with pytest.raises(ScrapeError) as caught:
-        scrape(request(), layout=DataLayout(tmp_path), providers=PROVIDERS, settings=settings_for(x_api, x_bearer_token="wrong"), now=NOW)
+        scrape(
+            request(),
+            layout=DataLayout(tmp_path),
+            providers=PROVIDERS,
+            settings=settings_for(x_api, x_bearer_token="wrong"),
+            now=NOW,
+        )
     assert str(caught.value) == "Failed to scrape profile: the X API rejected the bearer token (HTTP 401)"
     assert x_api.requests[0].authorization == "Bearer wrong"
 
 
 def test_no_token_fails_before_any_request(x_api: FakeXApi, tmp_path: Path) -> None:
     with pytest.raises(ScrapeError, match=r"^Failed to scrape profile: no X API bearer token \(set X_BEARER_TOKEN\)$"):
-        scrape(request(), layout=DataLayout(tmp_path), providers=PROVIDERS, settings=settings_for(x_api, x_bearer_token=None), now=NOW)
+        scrape(
+            request(),
+            layout=DataLayout(tmp_path),
+            providers=PROVIDERS,
+            settings=settings_for(x_api, x_bearer_token=None),
+            now=NOW,
+        )
     assert x_api.requests == []
 
 
@@ -160,7 +185,9 @@ def test_protected_posts(x_api: FakeXApi, tmp_path: Path) -> None:
     x_api.add_account("secret", "77", timeline(5))
     x_api.protected.add("77")
     with pytest.raises(ScrapeError, match="^Failed to scrape profile: the account's posts are protected$"):
-        scrape(request("secret"), layout=DataLayout(tmp_path), providers=PROVIDERS, settings=settings_for(x_api), now=NOW)
+        scrape(
+            request("secret"), layout=DataLayout(tmp_path), providers=PROVIDERS, settings=settings_for(x_api), now=NOW
+        )
 
 
 def test_suspended_user(x_api: FakeXApi, tmp_path: Path) -> None:

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from content_miner.common.layout import DataLayout
 from content_miner.pipeline.account import AccountRequest
 from content_miner.pipeline.retrieval import RetrievalError, retrieve
-from content_miner.common.layout import DataLayout
 from content_miner.pipeline.scraping import ScrapeError, ScrapeSettings, default_providers, scrape
 from content_miner.pipeline.scraping.x_archive import XArchiveImporter, parse_x_archive
 
@@ -146,12 +146,16 @@ def test_older_archive_name_tweet_js_and_unwrapped_items() -> None:
 
 
 def test_missing_fields_and_negative_counts_are_dropped_and_counted(tmp_path: Path) -> None:
-    good = '{"tweet": {"id_str": "%s", "full_text": "post %s", "created_at": "Wed Oct 10 20:19:24 +0000 2018", "favorite_count": "1", "retweet_count": "0"}}'
+    good = ('{"tweet": {"id_str": "%s", "full_text": "post %s", "created_at": "Wed Oct 10 20:19:24 +0000 2018", '
+            '"favorite_count": "1", "retweet_count": "0"}}')
     items = [good % (i, i) for i in range(3)] + [
-        '{"tweet": {"id_str": "7", "created_at": "Wed Oct 10 20:19:24 +0000 2018", "favorite_count": "1", "retweet_count": "0"}}',
+        '{"tweet": {"id_str": "7", "created_at": "Wed Oct 10 20:19:24 +0000 2018", '
+        '"favorite_count": "1", "retweet_count": "0"}}',
         '{"tweet": {"id_str": "8", "full_text": "x", "favorite_count": "1", "retweet_count": "0"}}',
-        '{"tweet": {"id_str": "9", "full_text": "y", "created_at": "Wed Oct 10 20:19:24 +0000 2018", "favorite_count": "-4", "retweet_count": "0"}}',
-        '{"tweet": {"id_str": "10", "full_text": "z", "created_at": "Wed Oct 10 20:19:24 +0000 2018", "retweet_count": "0"}}',
+        '{"tweet": {"id_str": "9", "full_text": "y", "created_at": "Wed Oct 10 20:19:24 +0000 2018", '
+        '"favorite_count": "-4", "retweet_count": "0"}}',
+        '{"tweet": {"id_str": "10", "full_text": "z", "created_at": "Wed Oct 10 20:19:24 +0000 2018", '
+        '"retweet_count": "0"}}',
     ]
     source = tmp_path / "tweets.js"
     source.write_text("window.YTD.tweets.part0 = [" + ",".join(items) + "]")

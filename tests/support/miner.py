@@ -17,11 +17,11 @@ from pathlib import Path
 from typing import Any
 
 import psutil
-from support.waiting import wait_for
 
 from content_miner.common.endpoints import endpoint_port, read_endpoint
 from content_miner.common.layout import DataLayout
 from content_miner.tracker import MinerStageTracker
+from support.waiting import wait_for
 
 REPO = Path(__file__).resolve().parents[2]
 MINER = REPO / "neurons" / "miner.py"
@@ -95,7 +95,9 @@ class MinerRun:
                 if regex.search(lines[index]):
                     return index + 1  # +1 so that line 0 is truthy
             if self.process is not None and self.process.poll() is not None:
-                raise AssertionError(f"miner exited ({self.process.returncode}) before {pattern!r}:\n{self.log()[-4000:]}")
+                raise AssertionError(
+                    f"miner exited ({self.process.returncode}) before {pattern!r}:\n{self.log()[-4000:]}"
+                )
             return None
 
         try:

@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import TypeVar
 
 from content_miner.pipeline.sample_account import generate_sample_posts, to_jsonl
-
 from content_miner.tracker import MinerStageTracker
 
 REPO = Path(__file__).resolve().parents[2]

@@ -15,8 +15,9 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
-from content_miner.pipeline.plan import ContentPlan
 from PIL import Image
+
+from content_miner.pipeline.plan import ContentPlan
 
 REPO = Path(__file__).resolve().parents[2]
 MINERS = REPO / "Miners"
@@ -33,7 +34,8 @@ def free_port() -> int:
 
 
 def wait_for(condition: Callable[[], T], *, timeout: float = 15.0, what: str = "condition", every: float = 0.05) -> T:
-    """Poll `condition` every `every` seconds until it returns something truthy; fail with `what` after `timeout` seconds."""
+    """Poll `condition` every `every` seconds until it returns something truthy; fail with `what`
+    after `timeout` seconds."""
     deadline = time.monotonic() + timeout
     last_error: Exception | None = None
     while time.monotonic() < deadline:
@@ -109,7 +111,10 @@ class Module2:
         """Start the process and return at once (`start` also waits for it to answer)."""
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(
-                [sys.executable, str(MAIN), "--data-dir", str(self.data_dir), "--port", str(self.port), "--poll-interval", POLL_INTERVAL, *extra],
+                [
+                    sys.executable, str(MAIN), "--data-dir", str(self.data_dir), "--port", str(self.port),
+                    "--poll-interval", POLL_INTERVAL, *extra,
+                ],
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 cwd=self.data_dir,
@@ -146,7 +151,9 @@ class Module2:
         response = self.get(f"/accounts/{platform}/{username}")
         return response.json() if response.status_code == 200 else None
 
-    def wait_ready(self, platform: str, username: str, *, sha256: str | None = None, timeout: float = 20.0) -> dict[str, Any]:
+    def wait_ready(
+        self, platform: str, username: str, *, sha256: str | None = None, timeout: float = 20.0
+    ) -> dict[str, Any]:
         def ready() -> dict[str, Any] | None:
             account = self.account(platform, username)
             if account and account["status"] == "ready" and (sha256 is None or account["plan_sha256"] == sha256):

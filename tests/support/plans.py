@@ -39,7 +39,9 @@ def evidence(count: int, *, seed: int = 0) -> list[EvidencePost]:
     ]
 
 
-def recommendation(rank: int, *, draft: str = LONG_DRAFT, evidence_count: int = 8, hashtags: list[str] | None = None) -> Recommendation:
+def recommendation(
+    rank: int, *, draft: str = LONG_DRAFT, evidence_count: int = 8, hashtags: list[str] | None = None
+) -> Recommendation:
     slot = PostingSlot(weekday=1, hour=14, label="Tue 14:00 UTC", mean_engagement=310.0, lift=1.8, posts=12)
     return Recommendation(
         id=f"rec-{rank:02d}",
@@ -71,7 +73,13 @@ def make_plan(
         platform=platform,
         username=username,
         generated_at=BASE_TIME,
-        source=PlanSource(posts_analyzed=200, posts_dropped=3, first_post_at=BASE_TIME - timedelta(days=90), last_post_at=BASE_TIME, provider="fixture"),
+        source=PlanSource(
+            posts_analyzed=200,
+            posts_dropped=3,
+            first_post_at=BASE_TIME - timedelta(days=90),
+            last_post_at=BASE_TIME,
+            provider="fixture",
+        ),
         engagement_formula="likes + 2*reposts + 3*replies",
         mean_engagement=180.0,
         median_engagement=150.0,

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import numpy as np
-from content_miner.images.layout import Box
 from PIL import Image
+
+from content_miner.images.layout import Box
 
 
 def ink(image: Image.Image, box: Box, *, threshold: int = 60) -> int:

@@ -8,7 +8,6 @@ so tests can check paths, query parameters and the Authorization header.
 from __future__ import annotations
 
 import contextlib
-
 import hashlib
 import json
 import threading
@@ -16,7 +15,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
-
 
 TOKEN = "test-bearer-token"
 

@@ -184,7 +184,8 @@ def test_source_is_settable_per_process(tmp_path: Path) -> None:
     env = {**os.environ, "MINER_DATA_DIR": str(tmp_path), "MINER_SOURCE": "module1"}
     env.pop("MINER_STATUS_FILE", None)
     subprocess.run([sys.executable, "-c", code], env=env, check=True)
-    code2 = "import content_miner.tracker as m; m.set_source('module2'); m.stage_start(1, 'hi'); m.get_tracker().close()"
+    code2 = ("import content_miner.tracker as m; m.set_source('module2'); m.stage_start(1, 'hi'); "
+             "m.get_tracker().close()")
     subprocess.run([sys.executable, "-c", code2], env=env, check=True)
     sources = [e["source"] for e in MinerStageTracker(tmp_path / "miner_status.json").read_events()]
     assert sources == ["module1", "module2"]

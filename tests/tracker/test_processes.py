@@ -10,10 +10,9 @@ import threading
 import time
 from pathlib import Path
 
-from support.tracker import finish, start_proc
-
 from content_miner.tracker import MinerStageTracker
 from content_miner.tracker.journal import journal_path
+from support.tracker import finish, start_proc
 
 
 def _assert_contiguous(events: list[dict]) -> None:

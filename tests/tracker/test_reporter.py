@@ -5,9 +5,8 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from support.tracker import Collected, finish, start_proc
-
 from content_miner.tracker import MinerStageReporter, MinerStageTracker
+from support.tracker import Collected, finish, start_proc
 
 
 def test_exact_log_lines_and_levels(status_path: Path, collected: Collected) -> None:

@@ -8,7 +8,7 @@ from the network is always scraped, never imported from a local path the sender 
 # No `from __future__ import annotations`: the miner's handlers annotate with these classes and
 # `axon.attach` inspects real annotations.
 
-from typing import Any, ClassVar, Optional
+from typing import Any, ClassVar
 
 import bittensor as bt
 from pydantic import BaseModel
@@ -26,24 +26,24 @@ class StageEntry(BaseModel):
 
     source: str = ""
     username: str = ""
-    stage_number: Optional[int] = None
+    stage_number: int | None = None
     stage_name: str = ""
     status: str = ""  # running, completed, failed
     message: str = ""
-    since: Optional[float] = None  # epoch seconds
-    last_duration_s: Optional[float] = None
+    since: float | None = None  # epoch seconds
+    last_duration_s: float | None = None
 
 
 class StageEvent(BaseModel):
     seq: int
-    timestamp: Optional[float] = None  # epoch seconds
+    timestamp: float | None = None  # epoch seconds
     source: str = ""
     username: str = ""
-    stage_number: Optional[int] = None
+    stage_number: int | None = None
     stage_name: str = ""
     status: str = ""
     message: str = ""
-    duration_s: Optional[float] = None
+    duration_s: float | None = None
 
 
 class ImageSummary(BaseModel):
@@ -65,15 +65,15 @@ class ContentPlanSynapse(bt.Synapse):
     platform: str = "twitter"
     username: str = ""
     force_fresh: bool = False
-    max_posts: Optional[int] = None
+    max_posts: int | None = None
 
-    state: Optional[str] = None
-    message: Optional[str] = None
-    stage: Optional[StageEntry] = None
-    plan: Optional[dict[str, Any]] = None
-    images: Optional[list[ImageSummary]] = None
-    retry_after: Optional[float] = None  # epoch seconds, with `failed`
-    queue_position: Optional[int] = None  # with `queued`
+    state: str | None = None
+    message: str | None = None
+    stage: StageEntry | None = None
+    plan: dict[str, Any] | None = None
+    images: list[ImageSummary] | None = None
+    retry_after: float | None = None  # epoch seconds, with `failed`
+    queue_position: int | None = None  # with `queued`
 
     required_hash_fields: ClassVar[tuple[str, ...]] = ("platform", "username", "force_fresh", "max_posts")
 
@@ -94,12 +94,12 @@ class StageStatusSynapse(bt.Synapse):
     limit: int = 50
     cursor: str = ""
 
-    mode: Optional[str] = None
-    modules: Optional[dict[str, str]] = None  # "Module 1" -> Running / Restarting / errored / ...
-    current: Optional[list[StageEntry]] = None
-    events: Optional[list[StageEvent]] = None
-    next_cursor: Optional[str] = None
-    total: Optional[int] = None
+    mode: str | None = None
+    modules: dict[str, str] | None = None  # "Module 1" -> Running / Restarting / errored / ...
+    current: list[StageEntry] | None = None
+    events: list[StageEvent] | None = None
+    next_cursor: str | None = None
+    total: int | None = None
 
     required_hash_fields: ClassVar[tuple[str, ...]] = ("platform", "username", "events_limit", "limit", "cursor")
 
@@ -114,9 +114,9 @@ class RecommendationImageSynapse(bt.Synapse):
     username: str = ""
     recommendation_id: str = ""
 
-    state: Optional[str] = None
-    message: Optional[str] = None
-    image_png_b64: Optional[str] = None
+    state: str | None = None
+    message: str | None = None
+    image_png_b64: str | None = None
 
     required_hash_fields: ClassVar[tuple[str, ...]] = ("platform", "username", "recommendation_id")
 

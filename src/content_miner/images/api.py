@@ -22,10 +22,10 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from .api_models import AccountList, AccountSummary, Health, ImageRef
-from .catalog import AccountEntry, ImageStatus
 from content_miner.common.account import AccountKey, InvalidAccount
 
+from .api_models import AccountList, AccountSummary, Health, ImageRef
+from .catalog import AccountEntry, ImageStatus
 from .names import InvalidName, check_name
 from .service import ImageService
 from .settings import IMAGE_SUFFIX, SOURCE_NAME
@@ -44,7 +44,11 @@ class ApiError(Exception):
 
 def create_app(service: ImageService) -> FastAPI:
     app = FastAPI(
-        title="Module 2: image generator and query handler", docs_url=None, redoc_url=None, openapi_url=None, redirect_slashes=False
+        title="Module 2: image generator and query handler",
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+        redirect_slashes=False,
     )
 
     @app.exception_handler(ApiError)
@@ -108,7 +112,9 @@ def create_app(service: ImageService) -> FastAPI:
         if entry.plan is None:
             raise ApiError(404, f"no valid content plan for {entry.key.label}: {entry.error}")
         # The exact bytes Module 1 wrote (already validated): no re-serialisation on the hot path.
-        return Response(entry.plan.raw, media_type="application/json", headers={"X-Plan-SHA256": entry.plan.fingerprint})
+        return Response(
+            entry.plan.raw, media_type="application/json", headers={"X-Plan-SHA256": entry.plan.fingerprint}
+        )
 
     @app.get("/images/{platform}/{username}/{image_name}")
     async def image(platform: str, username: str, image_name: str) -> Response:
@@ -164,18 +170,29 @@ def _current_png(service: ImageService, entry: AccountEntry, rec_id: str) -> byt
         latest = service.catalog.get(entry.key)
         # Checked again after reading: a newer plan's render writes files only after replacing the entry.
         if latest is None or latest.plan is None or latest.plan.fingerprint != loaded.fingerprint:
-            raise ApiError(503, f"the content plan for {label} changed while image {rec_id} was read; ask again", {"Retry-After": "1"})
+            raise ApiError(
+                503,
+                f"the content plan for {label} changed while image {rec_id} was read; ask again",
+                {"Retry-After": "1"},
+            )
         if png is not None:
             return png
         if entry.status is ImageStatus.READY:
             service.watcher.request_check(entry.key)  # deleted, or replaced by a symlink: render it again
-            raise ApiError(503, f"image {rec_id} for {label} is missing on disk; rendering it again", {"Retry-After": "1"})
+            raise ApiError(
+                503, f"image {rec_id} for {label} is missing on disk; rendering it again", {"Retry-After": "1"}
+            )
     if entry.status is ImageStatus.FAILED:
-        raise ApiError(404, f"image {rec_id} for {label} could not be rendered from the current plan ({entry.error}); tried again when the plan changes")
+        raise ApiError(
+            404,
+            f"image {rec_id} for {label} could not be rendered from the current plan ({entry.error}); "
+            "tried again when the plan changes",
+        )
     total = len(loaded.plan.recommendations)
     raise ApiError(
         503,
-        f"image {rec_id} for {label} is still rendering for the current plan ({entry.status.value}, {entry.images_ready} of {total} ready)",
+        f"image {rec_id} for {label} is still rendering for the current plan "
+        f"({entry.status.value}, {entry.images_ready} of {total} ready)",
         {"Retry-After": "1"},
     )
 

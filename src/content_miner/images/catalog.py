@@ -12,6 +12,7 @@ from datetime import datetime
 from enum import Enum
 
 from content_miner.common.account import AccountKey
+
 from .plan_files import LoadedPlan
 
 

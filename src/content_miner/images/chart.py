@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from content_miner.pipeline.plan import EvidencePost
 from PIL import ImageDraw
+
+from content_miner.pipeline.plan import EvidencePost
 
 from .fonts import FontType, font
 from .layout import Box
@@ -34,7 +35,9 @@ class EngagementChart:
         inner = box.inset(2 * u)
         title_font = font("bold", max(10, round(2.6 * u)))
         label_font = font("regular", max(9, round(2.2 * u)))
-        draw.text((inner.left, inner.top), f"Engagement of {len(posts)} supporting posts", font=title_font, fill=colors.ink)
+        draw.text(
+            (inner.left, inner.top), f"Engagement of {len(posts)} supporting posts", font=title_font, fill=colors.ink
+        )
         plot = Box(inner.left, inner.top + round(4.5 * u), inner.right, inner.bottom - round(3.5 * u))
         draw.line((plot.left, plot.bottom, plot.right, plot.bottom), fill=colors.muted, width=max(1, u // 3))
         ordered = sorted(posts, key=lambda post: (post.created_at, post.id))

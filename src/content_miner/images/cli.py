@@ -14,8 +14,8 @@ import logging
 import signal
 import sys
 
-from content_miner.common.layout import DATA_DIR_ENV, DataLayout, keep_tool_files_inside
 from content_miner.common.endpoints import remove_endpoint, write_endpoint
+from content_miner.common.layout import DATA_DIR_ENV, DataLayout, keep_tool_files_inside
 from content_miner.common.shutdown import ShutdownSignals
 from content_miner.images.settings import (
     DEFAULT_POLL_INTERVAL_S,
@@ -29,8 +29,10 @@ logger = logging.getLogger("module2")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="Miners/Module2/main.py",
-                                     description="Module 2: renders content-plan images and answers queries on 127.0.0.1.")
+    parser = argparse.ArgumentParser(
+        prog="Miners/Module2/main.py",
+        description="Module 2: renders content-plan images and answers queries on 127.0.0.1.",
+    )
     parser.add_argument("--data-dir", help=f"data directory (default: ${DATA_DIR_ENV}, else ~/.content-miner)")
     parser.add_argument("--port", type=int, default=DEFAULT_PORT,
                         help=f"HTTP port on {HOST}; 0 picks a free one (default: {DEFAULT_PORT})")
@@ -44,7 +46,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     signals = ShutdownSignals("Module 2").install()  # before the heavy imports below
     args = parse_args(argv)
-    logging.basicConfig(level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    logging.basicConfig(
+        level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
+    )
     logging.getLogger("filelock").setLevel(logging.WARNING)  # it logs every acquire at DEBUG
     if signals.first is not None:
         return _stopped_during_start_up(signals)
@@ -65,7 +69,9 @@ def main(argv: list[str] | None = None) -> int:
     stage_start(0, "Starting image generator and query handler")
 
     try:
-        settings = ServiceSettings(layout=paths, port=args.port, poll_interval_s=args.poll_interval, renderer=args.renderer)
+        settings = ServiceSettings(
+            layout=paths, port=args.port, poll_interval_s=args.poll_interval, renderer=args.renderer
+        )
         renderer = create_renderer(settings.renderer)
         root.mkdir(parents=True, exist_ok=True)
         service = ImageService(settings, renderer)

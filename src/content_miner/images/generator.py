@@ -47,7 +47,9 @@ class ImageGenerator:
         todo = [rec for rec in plan.recommendations if rec.id not in done]
         count = len(todo)
         details = {"platform": key.platform, "images": count, "plan_sha256": loaded.fingerprint[:16]}
-        stage_start(RENDER_STAGE, f"Rendering {count} images for {key.username}", username=key.username, details=details)
+        stage_start(
+            RENDER_STAGE, f"Rendering {count} images for {key.username}", username=key.username, details=details
+        )
         rendered = set(done)
         self._catalog.update(key, status=ImageStatus.RENDERING, rendered=frozenset(rendered), error=None)
         started = time.perf_counter()
@@ -60,7 +62,13 @@ class ImageGenerator:
                 self._catalog.count_image()
                 rendered.add(rec.id)
                 self._catalog.update(key, rendered=frozenset(rendered))
-            record = self._store.record(key, loaded.fingerprint, self._renderer.name, [rec.id for rec in plan.recommendations], self._clock())
+            record = self._store.record(
+                key,
+                loaded.fingerprint,
+                self._renderer.name,
+                [rec.id for rec in plan.recommendations],
+                self._clock(),
+            )
         except RenderInterrupted:
             logger.info("Rendering for %s interrupted by shutdown; it resumes on the next start", key.label)
             self._catalog.update(key, status=ImageStatus.PENDING)
@@ -76,7 +84,14 @@ class ImageGenerator:
         elapsed = time.perf_counter() - started
         previous = self._catalog.get(key)  # only this thread writes entries, so read-then-update is safe
         renders = previous.renders + 1 if previous else 1
-        self._catalog.update(key, status=ImageStatus.READY, rendered_at=record.rendered_at, rendered=frozenset(rendered), error=None, renders=renders)
+        self._catalog.update(
+            key,
+            status=ImageStatus.READY,
+            rendered_at=record.rendered_at,
+            rendered=frozenset(rendered),
+            error=None,
+            renders=renders,
+        )
         logger.info("Rendered %d images for %s in %.2fs", count, key.label, elapsed)
         stage_complete(
             RENDER_STAGE,

@@ -7,10 +7,10 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
-from content_miner.pipeline.plan import SCHEMA_VERSION, ContentPlan, plan_fingerprint
 from pydantic import ValidationError
 
 from content_miner.common.account import AccountKey, InvalidAccount
+from content_miner.pipeline.plan import SCHEMA_VERSION, ContentPlan, plan_fingerprint
 
 from .names import InvalidName, check_name
 from .safe_paths import OutsideDataDir, inside
@@ -91,7 +91,9 @@ def _validated(key: AccountKey, raw: bytes) -> LoadedPlan:
         major = _declared_major(raw)
         if major is not None and major != _KNOWN_MAJOR:
             raise PlanFileError(f"unsupported schema_version {major}.x (this reader knows {SCHEMA_VERSION})") from None
-        raise PlanFileError(f"not a valid content plan ({err.error_count()} errors; first at {where}: {first['msg']})") from None
+        raise PlanFileError(
+            f"not a valid content plan ({err.error_count()} errors; first at {where}: {first['msg']})"
+        ) from None
     if (plan.platform, plan.username) != (key.platform, key.username):
         raise PlanFileError(f"plan is for {plan.platform}/{plan.username} but lives under {key.label}")
     if len({rec.id for rec in plan.recommendations}) != len(plan.recommendations):

@@ -6,7 +6,6 @@ import logging
 import threading
 import time
 
-
 from .catalog import PlanCatalog
 from .generator import ImageGenerator
 from .renderer import CardRenderer

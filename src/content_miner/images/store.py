@@ -9,9 +9,8 @@ import threading
 from datetime import datetime
 from pathlib import Path
 
-from content_miner.common.atomic_files import write_bytes_atomic
-
 from content_miner.common.account import AccountKey
+from content_miner.common.atomic_files import write_bytes_atomic
 
 from .names import check_name
 from .render_state import (
@@ -111,7 +110,9 @@ class ImageStore:
             if self._state.accounts.pop(key.label, None) is not None:
                 save_render_state(self._state_path, self._state)
 
-    def record(self, key: AccountKey, fingerprint: str, renderer: str, rec_ids: list[str], now: datetime) -> AccountRender:
+    def record(
+        self, key: AccountKey, fingerprint: str, renderer: str, rec_ids: list[str], now: datetime
+    ) -> AccountRender:
         """Note that all images of `key` are on disk for `fingerprint`; drop images of older recommendations."""
         entry = AccountRender(fingerprint=fingerprint, renderer=renderer, rec_ids=rec_ids, rendered_at=now)
         with self._lock:

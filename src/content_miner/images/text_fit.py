@@ -133,7 +133,9 @@ def _with_ellipsis(line: str, font: FontType, width: int) -> str:
     return line[:low].rstrip() + ELLIPSIS
 
 
-def fit_line(text: str, font_for_size: Callable[[int], FontType], width: int, *, max_size: int, min_size: int) -> tuple[str, FontType]:
+def fit_line(
+    text: str, font_for_size: Callable[[int], FontType], width: int, *, max_size: int, min_size: int
+) -> tuple[str, FontType]:
     """One line: the largest size in [min_size, max_size] at which `text` is no wider than
     `width`; at `min_size`, `text` cut with an ellipsis."""
     for size in range(max_size, min_size - 1, -1):

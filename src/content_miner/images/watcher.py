@@ -13,13 +13,12 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from content_miner.common.account import AccountKey
+from content_miner.pipeline.plan import plan_fingerprint
 from content_miner.stage_calls import stage_failed
 
 from .catalog import AccountEntry, ImageStatus, PlanCatalog
 from .generator import RENDER_STAGE, ImageGenerator
-from content_miner.common.account import AccountKey
-from content_miner.pipeline.plan import plan_fingerprint
-
 from .plan_files import PlanFileError, find_plan_files, parse_plan
 from .store import ImageStore
 
@@ -84,7 +83,10 @@ class PlanWatcher:
             self.scans += 1
             if self.scans == 1:
                 logger.info(
-                    "First scan of %s: %d plans, %d already rendered", self._exports_dir, len(self._catalog.keys()), self.up_to_date
+                    "First scan of %s: %d plans, %d already rendered",
+                    self._exports_dir,
+                    len(self._catalog.keys()),
+                    self.up_to_date,
                 )
             self._stopping.wait(self._interval)
 
@@ -105,7 +107,13 @@ class PlanWatcher:
                 self._check(key, path)
             except Exception as err:  # one account's fault must not keep the others waiting a cycle
                 self.scan_errors += 1
-                logger.error("Checking the content plan of %s failed (%d so far): %s: %s", key.label, self.scan_errors, type(err).__name__, err)
+                logger.error(
+                    "Checking the content plan of %s failed (%d so far): %s: %s",
+                    key.label,
+                    self.scan_errors,
+                    type(err).__name__,
+                    err,
+                )
                 logger.debug("Check failure for %s", key.label, exc_info=True)
         with self._checks_lock:
             checks, self._checks = self._checks, set()
@@ -130,7 +138,8 @@ class PlanWatcher:
             if seen is not None and seen.signature == signature and not hot:
                 return
             if not stat.S_ISREG(info.st_mode):  # never read a FIFO: it would block this thread for good
-                self._cannot_read(key, path, "it is a directory" if stat.S_ISDIR(info.st_mode) else "it is not a regular file")
+                kind = "it is a directory" if stat.S_ISDIR(info.st_mode) else "it is not a regular file"
+                self._cannot_read(key, path, kind)
                 return
             raw = path.read_bytes()
         except FileNotFoundError:  # vanished between listing and reading: the next scan decides
@@ -143,7 +152,12 @@ class PlanWatcher:
         if seen is not None and seen.fingerprint == digest:
             self._seen[key] = _Seen(signature, digest)
             entry = self._catalog.get(key)
-            if was_unreadable and entry is not None and entry.plan is not None and entry.status is not ImageStatus.FAILED:
+            if (
+                was_unreadable
+                and entry is not None
+                and entry.plan is not None
+                and entry.status is not ImageStatus.FAILED
+            ):
                 self._catalog.update(key, error=None)  # readable again with the bytes already served
             return
         # Noted before loading: a corrupt version is reported once and retried only when it changes.
@@ -180,9 +194,17 @@ class PlanWatcher:
         except PlanFileError as err:
             # Logged once per file version: `_seen` holds this digest, so the same bytes are not parsed again.
             logger.warning(
-                "Skipping content plan %s (sha256 %s): %s; will retry when the file changes", key.label, digest[:12], err
+                "Skipping content plan %s (sha256 %s): %s; will retry when the file changes",
+                key.label,
+                digest[:12],
+                err,
             )
-            stage_failed(RENDER_STAGE, f"Error: invalid content plan: {err}", username=key.username, details={"platform": key.platform})
+            stage_failed(
+                RENDER_STAGE,
+                f"Error: invalid content plan: {err}",
+                username=key.username,
+                details={"platform": key.platform},
+            )
             self._mark_unusable(key, str(err))
             return
         renders = entry.renders if entry else 0
@@ -204,7 +226,9 @@ class PlanWatcher:
             )
             return
         logger.info("New content plan for %s with %d recommendations", key.label, len(loaded.plan.recommendations))
-        self._catalog.put(AccountEntry(key=key, plan=loaded, status=ImageStatus.PENDING, rendered=done, renders=renders))
+        self._catalog.put(
+            AccountEntry(key=key, plan=loaded, status=ImageStatus.PENDING, rendered=done, renders=renders)
+        )
         self._generator.render_account(loaded, done)
 
     def _render_missing(self, key: AccountKey) -> None:
@@ -214,6 +238,10 @@ class PlanWatcher:
         present = frozenset(rec_id for rec_id in entry.rendered if self._store.has_image(key, rec_id))
         if present == entry.rendered:
             return
-        logger.warning("%d images of %s are missing or not regular files; rendering them again", len(entry.rendered - present), key.label)
+        logger.warning(
+            "%d images of %s are missing or not regular files; rendering them again",
+            len(entry.rendered - present),
+            key.label,
+        )
         self._catalog.update(key, status=ImageStatus.PENDING, rendered=present)
         self._generator.render_account(entry.plan, present)

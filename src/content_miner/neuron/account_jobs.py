@@ -20,11 +20,11 @@ from typing import Any
 
 from content_miner.common.account import AccountKey
 from content_miner.common.layout import DataLayout
+from content_miner.neuron.module2_client import Module2Client
+from content_miner.neuron.stage_view import StageView
 from content_miner.pipeline.account import AccountFileError, parse_account
 from content_miner.pipeline.inbox import AccountInbox
 from content_miner.pipeline.jobs import DONE, FAILED, QUEUED, RUNNING, Job, JobLimits, JobStore, job_file_name
-from content_miner.neuron.module2_client import Module2Client
-from content_miner.neuron.stage_view import StageView
 from content_miner.tracker.stages import stage_name
 
 MODULE1_SOURCE = "module1"

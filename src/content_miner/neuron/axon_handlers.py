@@ -14,6 +14,14 @@ import base64
 import typing
 from typing import Any, Callable
 
+from bittensor import TerminalInfo
+
+from content_miner.common.account import AccountKey, InvalidAccount
+from content_miner.images.names import InvalidName, check_name
+from content_miner.neuron.access_policy import AccessPolicy, RateLimiter
+from content_miner.neuron.account_jobs import AccountJobs, JobSubmitError
+from content_miner.neuron.module2_client import Module2Client, Module2Unavailable
+from content_miner.neuron.stage_view import StageView
 from content_miner_protocol import (
     ContentPlanSynapse,
     ImageSummary,
@@ -22,14 +30,8 @@ from content_miner_protocol import (
     StageEvent,
     StageStatusSynapse,
 )
-from content_miner.common.account import AccountKey, InvalidAccount
-from content_miner.images.names import InvalidName, check_name
-from content_miner.neuron.access_policy import AccessPolicy, RateLimiter
-from content_miner.neuron.account_jobs import AccountJobs, JobSubmitError
-from content_miner.neuron.module2_client import Module2Client, Module2Unavailable
-from content_miner.neuron.stage_view import StageView
 
-AnySynapse = typing.Union[ContentPlanSynapse, StageStatusSynapse, RecommendationImageSynapse]
+AnySynapse = ContentPlanSynapse | StageStatusSynapse | RecommendationImageSynapse
 
 
 class SynapseHandlers:
@@ -58,6 +60,8 @@ class SynapseHandlers:
         return True
 
     def _fail(self, synapse: AnySynapse, code: int, message: str) -> None:
+        if synapse.axon is None:  # typed Optional; the axon fills it in before any handler runs
+            synapse.axon = TerminalInfo()
         synapse.axon.status_code = code
         synapse.axon.status_message = message
 

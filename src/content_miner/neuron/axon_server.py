@@ -46,7 +46,8 @@ PLACEHOLDER_PORT = 8091  # what bittensor's Axon is built with when --axon.port 
 
 def build_axon(wallet: bt.Wallet, config: Any, handlers: SynapseHandlers, *, mock: bool) -> bt.Axon:
     external_ip = config.axon.external_ip or ("127.0.0.1" if mock else None)
-    axon = bt.Axon(wallet=wallet, config=config, external_ip=external_ip, port=int(config.axon.port) or PLACEHOLDER_PORT)
+    axon = bt.Axon(wallet=wallet, config=config, external_ip=external_ip,
+                   port=int(config.axon.port) or PLACEHOLDER_PORT)
     axon.fast_config.host = listen_host(config, mock=mock)  # the axon binds 0.0.0.0 unless told here
     axon.attach(forward_fn=handlers.plan, blacklist_fn=handlers.blacklist_plan, priority_fn=handlers.priority_plan)
     axon.attach(forward_fn=handlers.status, blacklist_fn=handlers.blacklist_status,
@@ -62,7 +63,8 @@ def start_axon(axon: bt.Axon, port: int, *, announced_port: int | None = None, t
     host = axon.fast_config.host
     sock = _listen(host, port)
     port = int(sock.getsockname()[1])
-    axon.fast_server.run = functools.partial(axon.fast_server.run, sockets=[sock])  # uvicorn serves our socket
+    # uvicorn serves our socket: the instance's `run` is replaced on purpose, which mypy flags as such.
+    axon.fast_server.run = functools.partial(axon.fast_server.run, sockets=[sock])  # type: ignore[method-assign]
     axon.port = port
     axon.external_port = announced_port or port
     axon.full_address = f"{axon.ip}:{port}"

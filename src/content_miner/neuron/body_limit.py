@@ -8,7 +8,8 @@ limit, so chunked bodies that declare nothing are bounded too) and hands it on t
 from __future__ import annotations
 
 import json
-from typing import Any, Awaitable, Callable
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 Scope = dict[str, Any]
 Message = dict[str, Any]

@@ -8,7 +8,6 @@ from typing import Any
 import bittensor as bt
 
 from content_miner.common.layout import DataLayout
-
 from content_miner.neuron.access_policy import Neuron, snapshot_from_metagraph
 from content_miner.neuron.mock_chain import build_mock_world
 

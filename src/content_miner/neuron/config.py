@@ -17,8 +17,8 @@ import typing
 from typing import Any
 
 import bittensor as bt
-from content_miner.common import layout
 
+from content_miner.common import layout
 from content_miner.neuron.config_file import ConfigFileError, load_config_file, parse_bool
 from content_miner.neuron.shutdown_budget import MAX_STOP_TIMEOUT_S
 

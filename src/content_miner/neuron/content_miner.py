@@ -14,11 +14,9 @@ from types import TracebackType
 from typing import Any
 
 import bittensor as bt
+
 from content_miner.common.endpoints import remove_endpoint, write_endpoint
 from content_miner.common.layout import DataLayout
-from content_miner.pipeline.jobs import JobLimits, JobStore
-from content_miner.tracker import MinerStageReporter, MinerStageTracker, status_line
-
 from content_miner.neuron.access_policy import AccessPolicy, AccessSettings, RateLimiter
 from content_miner.neuron.account_jobs import AccountJobs, JobPolicy
 from content_miner.neuron.axon_handlers import SynapseHandlers
@@ -32,6 +30,8 @@ from content_miner.neuron.sample_account import queue_sample_account
 from content_miner.neuron.shutdown_budget import REPORTER_STOP_S, TRACKER_CLOSE_S
 from content_miner.neuron.stage_view import StageView
 from content_miner.neuron.supervisor import HealthSettings, ModuleSupervisor
+from content_miner.pipeline.jobs import JobLimits, JobStore
+from content_miner.tracker import MinerStageReporter, MinerStageTracker, status_line
 
 MODE = "watchdog"
 
@@ -88,15 +88,16 @@ class ContentMiner:
         policy = RestartPolicy(config.supervisor.backoff_start, config.supervisor.backoff_factor,
                                config.supervisor.backoff_max, config.supervisor.stable_seconds,
                                config.supervisor.max_fast_failures)
-        health = HealthSettings(interval_s=config.supervisor.health_interval, timeout_s=config.supervisor.health_timeout,
+        health = HealthSettings(interval_s=config.supervisor.health_interval,
+                                timeout_s=config.supervisor.health_timeout,
                                 failures_before_restart=config.supervisor.health_failures)
         self.supervisor = ModuleSupervisor(specs, policy, self.tracker, bt.logging, health=health)
         self.jobs = JobStore(self.paths.jobs)
-        policy = JobPolicy(JobLimits(max_per_submitter=int(config.jobs.max_per_hotkey),
-                                     max_queued=int(config.jobs.max_queued)),
-                           retry_cooldown_s=float(config.jobs.retry_cooldown))
+        job_policy = JobPolicy(JobLimits(max_per_submitter=int(config.jobs.max_per_hotkey),
+                                         max_queued=int(config.jobs.max_queued)),
+                               retry_cooldown_s=float(config.jobs.retry_cooldown))
         handlers = SynapseHandlers(
-            jobs=AccountJobs(self.paths, self.jobs, stages, module2, policy), stages=stages, module2=module2,
+            jobs=AccountJobs(self.paths, self.jobs, stages, module2, job_policy), stages=stages, module2=module2,
             access=access,
             limiter=RateLimiter(config.blacklist.requests_per_minute, config.blacklist.burst),
             module_states=self.supervisor.states, logger=bt.logging, mode=MODE,

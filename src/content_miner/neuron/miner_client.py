@@ -5,13 +5,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar, cast
 
 import bittensor as bt
 from bittensor.utils import networking
-from content_miner_protocol import ContentPlanSynapse, RecommendationImageSynapse, StageStatusSynapse
 
 from content_miner.common.layout import DataLayout
 from content_miner.neuron.mock_chain import HOTKEY, MINER_WALLET, VALIDATOR_WALLET
+from content_miner_protocol import ContentPlanSynapse, RecommendationImageSynapse, StageStatusSynapse
+
+SynapseT = TypeVar("SynapseT", bound=bt.Synapse)
 
 
 @dataclass(frozen=True)
@@ -45,16 +48,22 @@ class MinerClient:
     async def plan(self, username: str, *, platform: str = "twitter", force_fresh: bool = False,
                    max_posts: int | None = None, timeout: float = 15.0) -> ContentPlanSynapse:
         synapse = ContentPlanSynapse(platform=platform, username=username, force_fresh=force_fresh, max_posts=max_posts)
-        return await self.dendrite.call(self.target, synapse, timeout=timeout, deserialize=False)
+        return await self._call(synapse, timeout)
 
     async def status(self, username: str = "", events_limit: int = 20, timeout: float = 10.0) -> StageStatusSynapse:
         synapse = StageStatusSynapse(username=username, events_limit=events_limit)
-        return await self.dendrite.call(self.target, synapse, timeout=timeout, deserialize=False)
+        return await self._call(synapse, timeout)
 
     async def image(self, username: str, recommendation_id: str, *, platform: str = "twitter",
                     timeout: float = 15.0) -> RecommendationImageSynapse:
         synapse = RecommendationImageSynapse(platform=platform, username=username, recommendation_id=recommendation_id)
-        return await self.dendrite.call(self.target, synapse, timeout=timeout, deserialize=False)
+        return await self._call(synapse, timeout)
+
+    async def _call(self, synapse: SynapseT, timeout: float) -> SynapseT:
+        answer = await self.dendrite.call(self.target, synapse, timeout=timeout, deserialize=False)
+        # Dendrite.call is annotated `-> Synapse`; without deserializing it returns the very
+        # synapse it was given, filled in with the answer (or the error).
+        return cast(SynapseT, answer)
 
     async def close(self) -> None:
         await self.dendrite.aclose_session()

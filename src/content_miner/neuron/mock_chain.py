@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import bittensor as bt
 from bittensor.core.chain_data import NeuronInfoLite
@@ -28,7 +28,9 @@ class OfflineSubtensor(bt.MockSubtensor):
     """A MockSubtensor whose registration, metagraph, stake and axon calls tell the truth."""
 
     def _subnet(self) -> dict[str, Any]:
-        return self.chain_state["SubtensorModule"]
+        # MockSubtensorState, a TypedDict, lists only some of the keys the mock stores ("Uids",
+        # "Axons" and "ValidatorPermit" are missing): read it as the plain dict it is.
+        return cast(dict[str, Any], self.chain_state["SubtensorModule"])
 
     def subnet_exists(self, netuid: int, block: int | None = None) -> bool:
         return netuid in self._subnet()["NetworksAdded"]
@@ -41,7 +43,9 @@ class OfflineSubtensor(bt.MockSubtensor):
 
     def is_hotkey_registered(self, hotkey_ss58: str, netuid: int | None = None, block: int | None = None) -> bool:
         if netuid is None:
-            return any(self.get_uid_for_hotkey_on_subnet(hotkey_ss58, n) is not None for n in self._subnet()["NetworksAdded"])
+            return any(
+                self.get_uid_for_hotkey_on_subnet(hotkey_ss58, n) is not None for n in self._subnet()["NetworksAdded"]
+            )
         return self.get_uid_for_hotkey_on_subnet(hotkey_ss58, netuid, block) is not None
 
     def is_hotkey_registered_on_subnet(self, hotkey_ss58: str, netuid: int, block: int | None = None) -> bool:

@@ -10,7 +10,6 @@ from typing import Any
 from content_miner.common import layout
 from content_miner.common.endpoints import endpoint_port
 from content_miner.common.layout import DataLayout
-
 from content_miner.neuron.module_process import ModuleSpec
 
 MODULE1_PACKAGE = "content_miner.pipeline"
@@ -38,7 +37,8 @@ def module_specs(config: Any, paths: DataLayout) -> list[ModuleSpec]:
         # --quiet: the miner logs every stage line itself; Module 1 printing them too would only
         # double its log file.
         argv=[*_program(config.module1.script, MODULE1_PACKAGE), "--data-dir", data_dir, "--quiet",
-              "--wait-seconds", f"{config.module1.wait_seconds:g}", "--poll-seconds", f"{config.module1.poll_seconds:g}",
+              "--wait-seconds", f"{config.module1.wait_seconds:g}",
+              "--poll-seconds", f"{config.module1.poll_seconds:g}",
               "--keep-days", f"{config.inbox.keep_days:g}", "--keep-files", str(int(config.inbox.keep_files))],
         log_file=paths.module_log(MODULE1_SOURCE), cwd=paths.root, env=env,
     )

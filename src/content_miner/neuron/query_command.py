@@ -29,7 +29,8 @@ PROG = "content-miner-query"
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog=PROG, description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data-dir", help="a --mock miner's data directory (default: $MINER_DATA_DIR or ~/.content-miner)")
+    parser.add_argument("--data-dir",
+                        help="a --mock miner's data directory (default: $MINER_DATA_DIR or ~/.content-miner)")
     parser.add_argument("--ip", default="127.0.0.1")
     parser.add_argument("--port", type=int, help="the axon's port (default: the --mock miner's, from its data dir)")
     parser.add_argument("--miner-hotkey", help="the miner's hotkey (live miners; --mock reads it from the data dir)")
@@ -79,13 +80,15 @@ async def run(args: argparse.Namespace) -> int:
                        accounts=len(status.current or []))
         for entry in status.current or []:
             who = entry.username or "-"
-            print(f"     {entry.source:8} {who:16} Stage {entry.stage_number} {entry.stage_name} - {entry.status}: {entry.message}")
+            print(f"     {entry.source:8} {who:16} Stage {entry.stage_number} {entry.stage_name}"
+                  f" - {entry.status}: {entry.message}")
         deadline = time.monotonic() + args.wait
         force = args.force_fresh
         while True:
             plan = await client.plan(args.username, platform=args.platform, force_fresh=force)
             force = False  # only the first call asks for a fresh run
-            stage = f"Stage {plan.stage.stage_number} {plan.stage.stage_name} - {plan.stage.status}" if plan.stage else None
+            stage = (f"Stage {plan.stage.stage_number} {plan.stage.stage_name} - {plan.stage.status}"
+                     if plan.stage else None)
             ok = show("ContentPlan", plan, state=plan.state, message=plan.message, stage=stage)
             if not ok or plan.state in ("done", "failed", "rejected") or time.monotonic() >= deadline:
                 all_ok &= ok
@@ -94,7 +97,8 @@ async def run(args: argparse.Namespace) -> int:
         if plan.state == "done" and plan.plan:
             recommendations = plan.plan.get("recommendations", [])
             for rec in recommendations[:3]:
-                print(f"     #{rec.get('rank')} {rec.get('id')}: {str(rec.get('title') or rec.get('draft') or '')[:80]}")
+                text = str(rec.get("title") or rec.get("draft") or "")
+                print(f"     #{rec.get('rank')} {rec.get('id')}: {text[:80]}")
             if recommendations:
                 rec_id = recommendations[0]["id"]
                 image = await client.image(args.username, rec_id, platform=args.platform)

@@ -107,7 +107,9 @@ class ModuleSupervisor:
             deadline = time.monotonic() + self._stop_timeout_s
             for module in running:
                 if not module.process.wait(deadline):
-                    self.logger.warning(f"{module.spec.label} did not stop within {self._stop_timeout_s:g}s; killing it")
+                    self.logger.warning(
+                        f"{module.spec.label} did not stop within {self._stop_timeout_s:g}s; killing it"
+                    )
                     module.process.signal_group(signal.SIGKILL)
                     module.process.wait(time.monotonic() + KILL_WAIT_S)
             for module in self.modules:

@@ -145,7 +145,9 @@ def _run(args: argparse.Namespace, paths: layout.DataLayout, signals: ShutdownSi
     return 0, ""
 
 
-def pipeline_settings(paths: layout.DataLayout, args: argparse.Namespace, environ: Mapping[str, str]) -> PipelineSettings:
+def pipeline_settings(
+    paths: layout.DataLayout, args: argparse.Namespace, environ: Mapping[str, str]
+) -> PipelineSettings:
     """Module 1's settings from its flags and the operator's environment, read here and only here."""
     from content_miner.pipeline.llm_drafts import drafter_from_env
     from content_miner.pipeline.pipeline import PipelineSettings

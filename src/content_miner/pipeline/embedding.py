@@ -170,7 +170,7 @@ def load_embedder(name: str = MINILM_NAME) -> Embedder:
     return _load(name)
 
 
-@functools.lru_cache(maxsize=None)  # keyed by name alone: every caller shares one instance
+@functools.cache  # keyed by name alone: every caller shares one instance
 def _load(name: str) -> Embedder:
     if name == LEXICAL_NAME:
         logger.warning("using the lexical fallback embedder: topics will follow wording, not meaning")

@@ -117,11 +117,15 @@ def _topic_summaries(
         TopicSummary(
             rank=t.rank, label=t.label, keywords=list(t.keywords), posts=t.support, lift=round(t.lift, 4),
             trend=trends[t.rank].direction,
-            weekly_change=None if trends[t.rank].weekly_change is None else round(trends[t.rank].weekly_change, 4),
+            weekly_change=_rounded(trends[t.rank].weekly_change),
             recommendations=given[t.rank],
         )
         for t in model.topics
     ]
+
+
+def _rounded(change: float | None) -> float | None:
+    return None if change is None else round(change, 4)
 
 
 def _hashtags(topic: Topic) -> tuple[str, ...]:
@@ -173,7 +177,8 @@ def generate_plan(
     recommendations: list[Recommendation] = []
     failures: list[str] = []
     for rank, ((topic, angle_no), (stat, when)) in enumerate(
-        zip(picks, assign_slots(analysis.slots.ranked, len(picks), now)), start=1
+        # assign_slots gives len(picks) pairs, or none when there are no slots: strict=False.
+        zip(picks, assign_slots(analysis.slots.ranked, len(picks), now), strict=False), start=1
     ):
         evidence = _evidence(topic, posts, embeddings, values)
         tags = _hashtags(topic)

@@ -15,12 +15,15 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import ParamSpec
 
 from content_miner.pipeline.account import AccountFileError, AccountRequest, load_account_file
 from content_miner.pipeline.inbox import AccountInbox
 from content_miner.pipeline.jobs import OPERATOR, QUEUED, RUNNING, Job, JobStore, job_id_of
 
 logger = logging.getLogger(__name__)
+
+P = ParamSpec("P")
 
 MISSING_FILE_GRACE_S = 60.0  # a queued job's file may be written a moment after its record
 
@@ -81,10 +84,10 @@ class InboxJobs:
 
     # -- moving a job along -------------------------------------------------------------------
 
-    def record(self, what: str, action: Callable[[], None]) -> None:
-        """A job record write that must not stop the account's processing."""
+    def record(self, what: str, action: Callable[P, object], *args: P.args, **kwargs: P.kwargs) -> None:
+        """`action(*args, **kwargs)`, a job record write that must not stop the account's processing."""
         try:
-            action()
+            action(*args, **kwargs)
         except sqlite3.Error as exc:
             logger.warning("Could not record %s in the job records: %s", what, exc)
 
@@ -100,19 +103,18 @@ class InboxJobs:
             if job is None:
                 continue
             if found.requeued_as is not None:
-                self.record(f"job {job.id} put back", lambda: self.store.requeue(job.id, inbox_file=found.requeued_as))
+                self.record(f"job {job.id} put back", self.store.requeue, job.id, inbox_file=found.requeued_as)
             else:
-                reason = found.failure or "interrupted"
-                self.record(f"job {job.id} failed", lambda: self.store.fail(job.id, reason))
+                self.record(f"job {job.id} failed", self.store.fail, job.id, found.failure or "interrupted")
         now = self.clock()
         present = {path.name for path in self.inbox.waiting(settled_only=False)}
         for job in self.store.in_state(QUEUED, RUNNING):
             if job.state == RUNNING:
-                self.record(f"job {job.id} failed", lambda: self.store.fail(
-                    job.id, "interrupted: Module 1 stopped while processing it and its account file is gone"))
+                self.record(f"job {job.id} failed", self.store.fail, job.id,
+                            "interrupted: Module 1 stopped while processing it and its account file is gone")
             elif job.inbox_file not in present and now - job.created_at > MISSING_FILE_GRACE_S:
-                self.record(f"job {job.id} failed", lambda: self.store.fail(
-                    job.id, "its account file is no longer in the inbox"))
+                self.record(f"job {job.id} failed", self.store.fail, job.id,
+                            "its account file is no longer in the inbox")
         return notes
 
     def _job_for_name(self, name: str) -> Job | None:

@@ -292,7 +292,8 @@ class JobStore:
         """Forget finished jobs older than `keep_days`, and all but the newest `keep_finished`."""
         cutoff = self.clock() - keep_days * 86400.0
         with self._write() as db:
-            gone = db.execute("DELETE FROM jobs WHERE state IN (?, ?) AND updated_at < ?", (DONE, FAILED, cutoff)).rowcount
+            gone = db.execute(
+                "DELETE FROM jobs WHERE state IN (?, ?) AND updated_at < ?", (DONE, FAILED, cutoff)).rowcount
             gone += db.execute(
                 "DELETE FROM jobs WHERE id IN (SELECT id FROM jobs WHERE state IN (?, ?) "
                 "ORDER BY updated_at DESC LIMIT -1 OFFSET ?)", (DONE, FAILED, keep_finished)).rowcount

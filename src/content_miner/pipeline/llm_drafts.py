@@ -28,7 +28,8 @@ class DraftEndpointError(RuntimeError):
 
 
 class DraftWriter(Protocol):
-    name: str
+    @property
+    def name(self) -> str: ...  # read-only: what the plan notes as the drafts' author
 
     def write(self, brief: TopicBrief) -> str: ...
 

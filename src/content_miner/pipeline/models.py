@@ -39,7 +39,7 @@ class RawPost:
         }
 
     @classmethod
-    def from_json(cls, record: dict) -> "RawPost":
+    def from_json(cls, record: dict) -> RawPost:
         return cls(
             id=str(record.get("id", "")),
             text=str(record.get("text", "")),

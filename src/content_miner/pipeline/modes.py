@@ -7,11 +7,10 @@ import logging
 import signal
 import threading
 
-from content_miner.stage_calls import stage_complete
-
 from content_miner.common.shutdown import ShutdownSignals
 from content_miner.pipeline.account import AccountRequest
 from content_miner.pipeline.pipeline import AccountPipeline, Shutdown, StageFailure
+from content_miner.stage_calls import stage_complete
 
 logger = logging.getLogger(__name__)
 

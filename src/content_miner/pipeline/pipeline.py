@@ -15,8 +15,6 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TypeVar
 
-from content_miner.stage_calls import stage_complete, stage_failed, stage_start
-
 from content_miner.common.account import AccountKey
 from content_miner.common.layout import DataLayout
 from content_miner.pipeline.account import AccountFileError, AccountRequest
@@ -28,6 +26,7 @@ from content_miner.pipeline.retrieval import RetrievalError, retrieve
 from content_miner.pipeline.scraping import ProviderRegistry, ScrapeError, ScrapeSettings, default_providers, scrape
 from content_miner.pipeline.time_series import InsufficientDataError, analyse
 from content_miner.pipeline.vector_index import IndexedPosts, PostIndex, VectorIndexError
+from content_miner.stage_calls import stage_complete, stage_failed, stage_start
 
 logger = logging.getLogger(__name__)
 

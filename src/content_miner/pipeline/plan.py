@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import hashlib
 from datetime import datetime
-from typing import Literal
+from typing import Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-SCHEMA_VERSION = "1.1"  # 1.1 added `topics` and each recommendation's `topic_trend`; 1.0 still reads
+SCHEMA_VERSION: Final = "1.1"  # 1.1 added `topics` and each recommendation's `topic_trend`; 1.0 still reads
 
 
 

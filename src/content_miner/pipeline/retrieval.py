@@ -43,7 +43,7 @@ _X_CLASSIC = re.compile(
 # Counts have at most 18 digits (below 2**63): a longer digit string is not a real count, and
 # int() refuses strings of more than 4,300 digits with an error of its own.
 MAX_COUNT_DIGITS = 18
-_INTEGER = re.compile(r"[+-]?\d{1,%d}" % MAX_COUNT_DIGITS)
+_INTEGER = re.compile(rf"[+-]?\d{{1,{MAX_COUNT_DIGITS}}}")
 
 
 class RetrievalError(Exception):
@@ -161,7 +161,7 @@ def _without_duplicates(posts: list[Post], dropped: Counter[str]) -> list[Post]:
     index = NearDuplicateIndex(comparable)
     seen_ids: set[str] = set()
     kept = []
-    for post, text in zip(posts, comparable):
+    for post, text in zip(posts, comparable, strict=True):
         if post.id in seen_ids:
             dropped["duplicate_id"] += 1
         elif index.is_near_duplicate(text):

@@ -21,6 +21,7 @@ import re
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -127,16 +128,17 @@ def to_record(post: Post) -> dict[str, object]:
     }
 
 
-def from_record(record: dict[str, object]) -> Post:
+def from_record(record: dict[str, Any]) -> Post:
+    """A Post from one decoded JSON line of the sample file (values as `to_record` wrote them)."""
     text = str(record["text"])
     return Post(
         id=str(record["id"]),
         text=text,
         created_at=datetime.fromisoformat(str(record["created_at"]).replace("Z", "+00:00")),
-        likes=int(record["likes"]),  # type: ignore[arg-type]
-        reposts=int(record["reposts"]),  # type: ignore[arg-type]
-        replies=int(record["replies"]),  # type: ignore[arg-type]
-        views=None if record.get("views") is None else int(record["views"]),  # type: ignore[arg-type]
+        likes=int(record["likes"]),
+        reposts=int(record["reposts"]),
+        replies=int(record["replies"]),
+        views=None if record.get("views") is None else int(record["views"]),
         hashtags=tuple(tag.lower() for tag in _HASHTAG.findall(text)),
     )
 

@@ -37,7 +37,13 @@ SAMPLE_TOPICS: tuple[SampleTopic, ...] = (
             "a decaf that actually tastes like coffee for once",
             "water chemistry for espresso: lower bicarbonate, brighter cup",
         ),
-        closers=("The crema held up beautifully.", "Sweet, balanced, no sourness.", "Worth the grinder upgrade.", "Still chasing the perfect shot.", "What ratio do you brew at?"),
+        closers=(
+            "The crema held up beautifully.",
+            "Sweet, balanced, no sourness.",
+            "Worth the grinder upgrade.",
+            "Still chasing the perfect shot.",
+            "What ratio do you brew at?",
+        ),
     ),
     SampleTopic(
         key="trail-running",
@@ -54,7 +60,13 @@ SAMPLE_TOPICS: tuple[SampleTopic, ...] = (
             "a 50k training block, peak week mileage at 95 km",
             "technical descents, trying to trust my footing",
         ),
-        closers=("Knees are happy.", "The views made every climb worth it.", "Strava says slow, soul says great.", "Ice bath next.", "Who else is racing this spring?"),
+        closers=(
+            "Knees are happy.",
+            "The views made every climb worth it.",
+            "Strava says slow, soul says great.",
+            "Ice bath next.",
+            "Who else is racing this spring?",
+        ),
     ),
     SampleTopic(
         key="python-tooling",
@@ -71,7 +83,13 @@ SAMPLE_TOPICS: tuple[SampleTopic, ...] = (
             "profiling the slow endpoint and finding an N+1 database query",
             "structural pattern matching cleaned up our message parser",
         ),
-        closers=("Small change, big win.", "Changelog in the repo.", "Pull requests welcome.", "Should have done this years ago.", "Which tools do you swear by?"),
+        closers=(
+            "Small change, big win.",
+            "Changelog in the repo.",
+            "Pull requests welcome.",
+            "Should have done this years ago.",
+            "Which tools do you swear by?",
+        ),
     ),
     SampleTopic(
         key="personal-finance",
@@ -88,7 +106,13 @@ SAMPLE_TOPICS: tuple[SampleTopic, ...] = (
             "cutting subscriptions saved more than a hundred dollars a month",
             "tax-advantaged accounts before a taxable brokerage account",
         ),
-        closers=("Boring is good.", "Not financial advice, just what works for me.", "Compound interest is patient.", "Spreadsheet attached in spirit.", "How do you budget?"),
+        closers=(
+            "Boring is good.",
+            "Not financial advice, just what works for me.",
+            "Compound interest is patient.",
+            "Spreadsheet attached in spirit.",
+            "How do you budget?",
+        ),
     ),
     SampleTopic(
         key="houseplants",
@@ -105,7 +129,13 @@ SAMPLE_TOPICS: tuple[SampleTopic, ...] = (
             "fungus gnats gone after bottom watering and sticky traps",
             "the string of pearls hanging in the kitchen",
         ),
-        closers=("Tiny victories.", "Humidity matters more than I thought.", "The jungle grows.", "Send help, I bought another one.", "Any tips for yellowing leaves?"),
+        closers=(
+            "Tiny victories.",
+            "Humidity matters more than I thought.",
+            "The jungle grows.",
+            "Send help, I bought another one.",
+            "Any tips for yellowing leaves?",
+        ),
     ),
     SampleTopic(
         key="film-photography",
@@ -122,6 +152,12 @@ SAMPLE_TOPICS: tuple[SampleTopic, ...] = (
             "fixer and stop bath mixed fresh, negatives drying in the shower",
             "a light meter app versus sunny 16 on a bright beach day",
         ),
-        closers=("Grain for days.", "Film is slow and that is the point.", "Scans in the thread.", "Two keepers out of thirty-six.", "What stock should I try next?"),
+        closers=(
+            "Grain for days.",
+            "Film is slow and that is the point.",
+            "Scans in the thread.",
+            "Two keepers out of thirty-six.",
+            "What stock should I try next?",
+        ),
     ),
 )

@@ -97,7 +97,7 @@ def class_keywords(
     texts: Sequence[str], labels: np.ndarray, k: int, limit: int = KEYWORDS
 ) -> list[tuple[str, ...]]:
     """Class-based TF-IDF: term frequency within a topic x log(1 + avg words per topic / term total)."""
-    docs = [" ".join(_NOISE.sub(" ", texts[i]) for i in np.flatnonzero(labels == c)) for c in range(k)]
+    docs = [" ".join(_NOISE.sub(" ", texts[int(i)]) for i in np.flatnonzero(labels == c)) for c in range(k)]
     # One document per topic: min_df would count topics, not posts, so it stays at 1 and
     # words seen only once in the whole account are dropped below instead.
     vectorizer = CountVectorizer(

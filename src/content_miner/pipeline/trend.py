@@ -55,7 +55,7 @@ class OutlierPost:
 
 def weekly_series(times: Sequence[datetime], values: np.ndarray) -> tuple[WeeklyPoint, ...]:
     weeks: dict[date, list[float]] = {}
-    for when, value in zip(times, values):
+    for when, value in zip(times, values, strict=True):
         monday = when.date() - timedelta(days=when.weekday())
         weeks.setdefault(monday, []).append(float(value))
     return tuple(
@@ -100,7 +100,7 @@ def outlier_posts(ids: Sequence[str], values: np.ndarray) -> tuple[OutlierPost, 
     z = robust_z(np.log1p(values))
     found = [
         OutlierPost(post_id, float(value), float(score))
-        for post_id, value, score in zip(ids, values, z)
+        for post_id, value, score in zip(ids, values, z, strict=True)
         if abs(score) > OUTLIER_Z
     ]
     return tuple(sorted(found, key=lambda o: (-abs(o.robust_z), o.post_id)))

@@ -134,7 +134,7 @@ class PostIndex:
             got = self._collection.get(
                 ids=ids[start : start + self.batch_size], include=["documents", "embeddings"]
             )
-            for doc_id, text, vector in zip(got["ids"], got["documents"], got["embeddings"]):
+            for doc_id, text, vector in zip(got["ids"], got["documents"], got["embeddings"], strict=True):
                 found[doc_id] = (text, np.asarray(vector, dtype=np.float32))
         return found
 
@@ -149,7 +149,7 @@ class PostIndex:
             stored = self._stored(ids)
             vectors = np.zeros((len(posts), self._embedder.dim), dtype=np.float32)
             missing = []
-            for row, (doc_id, post) in enumerate(zip(ids, posts)):
+            for row, (doc_id, post) in enumerate(zip(ids, posts, strict=True)):
                 hit = stored.get(doc_id)
                 if hit is not None and hit[0] == post.text and hit[1].shape == (self._embedder.dim,):
                     vectors[row] = hit[1]
@@ -203,7 +203,9 @@ class PostIndex:
             raise VectorIndexError(f"query on {platform}:{username} failed: {exc}") from exc
         return [
             SimilarPost(str(meta["post_id"]), text, 1.0 - float(distance))
-            for meta, text, distance in zip(got["metadatas"][0], got["documents"][0], got["distances"][0])
+            for meta, text, distance in zip(
+                got["metadatas"][0], got["documents"][0], got["distances"][0], strict=True
+            )
         ]
 
 

@@ -88,8 +88,8 @@ class InboxWatcher:
             return
         self._next_prune = now + self.settings.prune_every_s
         files = self.inbox.prune(keep_days=self.settings.keep_days, keep_files=self.settings.keep_files)
-        self.jobs.record("pruning", lambda: self.store.prune(keep_days=self.settings.keep_days,
-                                                              keep_finished=self.settings.keep_files * 10))
+        self.jobs.record("pruning", self.store.prune, keep_days=self.settings.keep_days,
+                         keep_finished=self.settings.keep_files * 10)
         if files:
             logger.info("Pruned %d old account files from processed/ and failed/", files)
 
@@ -143,28 +143,28 @@ class InboxWatcher:
         except AccountFileError as exc:
             stage_failed(0, f"Rejected account file {path.name}: {exc}")
             self.inbox.reject(claimed, str(exc))
-            self.jobs.record(f"job {job.id} failed", lambda: self.store.fail(job.id, str(exc)))
+            self.jobs.record(f"job {job.id} failed", self.store.fail, job.id, str(exc))
             self.failed += 1
             return
-        self.jobs.record(f"job {job.id} started", lambda: self.store.start(job.id))
+        self.jobs.record(f"job {job.id} started", self.store.start, job.id)
         try:
             fresh = " with fresh scraping" if request.force_fresh else ""
             result = self.pipeline.run(
                 request, scrape_message=f"Processing {request.platform} account{fresh}",
-                on_stage=lambda number: self.jobs.record(
-                    f"job {job.id} stage", lambda: self.store.set_stage(job.id, number, stage_name(number))))
+                on_stage=lambda number: self.jobs.record(f"job {job.id} stage", self.store.set_stage, job.id, number,
+                                                         stage_name(number)))
         except StageFailure as failure:
             reason = f"Stage {failure.stage} failed: {failure.reason}"
-            self.jobs.record(f"job {job.id} failed", lambda: self.store.fail(job.id, reason))
+            self.jobs.record(f"job {job.id} failed", self.store.fail, job.id, reason)
             self.inbox.reject(claimed, reason)
             self.failed += 1
         except Shutdown:
             back = self.inbox.put_back(claimed)  # processed again at the next start
-            self.jobs.record(f"job {job.id} put back", lambda: self.store.requeue(job.id, inbox_file=back.name))
+            self.jobs.record(f"job {job.id} put back", self.store.requeue, job.id, inbox_file=back.name)
             raise
         else:
-            self.jobs.record(f"job {job.id} done", lambda: self.store.finish(
-                job.id, plan_fingerprint=result.plan_sha256, recommendations=result.recommendations))
+            self.jobs.record(f"job {job.id} done", self.store.finish, job.id, plan_fingerprint=result.plan_sha256,
+                             recommendations=result.recommendations)
             self.inbox.done(claimed)
             self.processed += 1
             logger.info("Content plan for %s: %s", request.username, result.plan_path)

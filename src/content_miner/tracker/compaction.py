@@ -85,11 +85,13 @@ def read_view(status_path: Path, ring_size: int) -> LiveView:
         try:
             document = status_file.read(status_path)
         except (OSError, CorruptStatusFile) as exc:
-            document, _ = None, problems.append(f"status file: {exc}")
+            document = None
+            problems.append(f"status file: {exc}")
         try:
             journal = journal_file.read(journal_path)
         except (OSError, CorruptJournal, ValueError) as exc:
-            journal, _ = None, problems.append(f"journal: {exc}")
+            journal = None
+            problems.append(f"journal: {exc}")
         if journal is None:
             return LiveView(document, [], problems)
         if document is None:

@@ -12,9 +12,10 @@ import json
 import logging
 import os
 import sqlite3
+from collections.abc import Iterable
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from content_miner.common.atomic_files import write_bytes_atomic
 
@@ -118,7 +119,8 @@ class StageHistory:
         limit: int = 1000,
     ) -> list[dict[str, Any]]:
         """Stored events, oldest first, optionally filtered."""
-        clauses, params = [], []
+        clauses: list[str] = []
+        params: list[str | float] = []
         for column, value in (("username", username), ("source", source)):
             if value is not None:
                 clauses.append(f"{column} = ?")
@@ -192,7 +194,7 @@ def _row(log_id: str, event: dict[str, Any]) -> tuple[Any, ...]:
 
 
 def _event(row: tuple[Any, ...]) -> dict[str, Any]:
-    event = dict(zip(_COLUMNS, row))
+    event = dict(zip(_COLUMNS, row, strict=True))
     number = event["stage_number"]
     event["stage_number"] = int(number) if str(number).lstrip("-").isdigit() else number
     if event["details"] is not None:

@@ -26,7 +26,7 @@ class OperatorLogger(Protocol):
 
 
 class MinerStageReporter:
-    def __init__(self, tracker: "MinerStageTracker", logger: OperatorLogger) -> None:
+    def __init__(self, tracker: MinerStageTracker, logger: OperatorLogger) -> None:
         self.tracker = tracker
         self.logger = logger
         self.logged = 0  # transitions logged

@@ -18,11 +18,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "Miners"))
 
-from content_miner.common import layout
-from content_miner.tracker import MinerStageTracker  # noqa: E402
 from rich.console import Console  # noqa: E402
 from rich.live import Live  # noqa: E402
 from rich.table import Table  # noqa: E402
+
+from content_miner.common import layout
+from content_miner.tracker import MinerStageTracker  # noqa: E402
 from content_miner.tracker.status_view import age, clock, duration, status_rows  # noqa: E402
 
 STATUS_STYLE = {"running": "yellow", "completed": "green", "failed": "bold red"}

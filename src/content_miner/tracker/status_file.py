@@ -40,7 +40,7 @@ class StatusDocument:
     body: bytes = b""  # encoded events, oldest first: b'{...},\n{...}\n', or b'' when empty
 
     @classmethod
-    def new(cls, now: float, *, log_id: str | None = None, last_seq: int = 0) -> "StatusDocument":
+    def new(cls, now: float, *, log_id: str | None = None, last_seq: int = 0) -> StatusDocument:
         return cls(
             header={
                 "format": FORMAT,

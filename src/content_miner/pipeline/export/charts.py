@@ -53,8 +53,10 @@ def trend_png(analysis: EngagementAnalysis, title: str) -> bytes:
     figure = Figure(figsize=(9, 4))
     axes = figure.add_subplot()
     x = [w.week_start for w in weeks]
-    axes.plot(x, [w.median_engagement for w in weeks], marker="o", label="weekly median")
-    axes.plot(x, [w.mean_engagement for w in weeks], linestyle="--", alpha=0.7, label="weekly mean")
+    # matplotlib plots dates through its unit converters; its stubs only list numeric array-likes.
+    axes.plot(x, [w.median_engagement for w in weeks], marker="o", label="weekly median")  # type: ignore[arg-type]
+    axes.plot(x, [w.mean_engagement for w in weeks], linestyle="--", alpha=0.7,  # type: ignore[arg-type]
+              label="weekly mean")
     verdict = analysis.trend.direction
     if analysis.trend.weekly_change is not None:
         verdict += f", {analysis.trend.weekly_change:+.1%}/week (p={analysis.trend.p_value:.3f})"

@@ -6,8 +6,8 @@ so when it appears (or changes) the report, calendar and charts beside it are al
 
 from __future__ import annotations
 
-import logging
 import dataclasses
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 

@@ -1,9 +1,10 @@
 """The raw cache: Stage 1's results per account, reused to spare the provider.
 
-One JSON file per account, `<data_dir>/raw_cache/<platform>/<username>.json` (by account key). A cached result is reused only when it is younger than the maximum
-age, was fetched with a post limit at least as generous as the one now asked for, and, for
-imports, came from a source file with the same path and content (a re-exported archive is
-re-imported). A cache file that cannot be read is a miss, never an error.
+One JSON file per account, `<data_dir>/raw_cache/<platform>/<username>.json` (by account key).
+A cached result is reused only when it is younger than the maximum age, was fetched with a
+post limit at least as generous as the one now asked for, and, for imports, came from a
+source file with the same path and content (a re-exported archive is re-imported). A cache
+file that cannot be read is a miss, never an error.
 """
 
 from __future__ import annotations

@@ -7,9 +7,9 @@ is its platform's live provider, chosen when there is no `source`.
 
 from __future__ import annotations
 
+import stat
 from collections.abc import Callable
 from dataclasses import dataclass
-import stat
 from pathlib import Path
 
 from content_miner.pipeline.account import AccountRequest

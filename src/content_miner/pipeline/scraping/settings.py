@@ -27,7 +27,7 @@ class ScrapeSettings:
     cache_max_age: timedelta = timedelta(hours=24)
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> "ScrapeSettings":
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> ScrapeSettings:
         """Settings from `environ` (default: os.environ); ScrapeError names a bad variable."""
         env = os.environ if environ is None else environ
         defaults = cls()

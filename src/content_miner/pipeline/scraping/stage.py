@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
+
 from content_miner.common.layout import DataLayout
 from content_miner.pipeline.account import AccountRequest
 from content_miner.pipeline.models import ScrapeResult

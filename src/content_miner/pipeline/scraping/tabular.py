@@ -84,7 +84,7 @@ def parse_csv(text: str, *, label: str) -> list[RawPost]:
         for row in reader:
             if not any(cell.strip() for cell in row):
                 continue  # blank line
-            cells = dict(zip(columns, row))  # a short row leaves the last columns absent
+            cells = dict(zip(columns, row, strict=False))  # a short row leaves the last columns absent
             posts.append(_raw_post({key: value for key, value in cells.items() if value != ""}))
     except csv.Error as exc:
         raise ScrapeError(f"{label} is not valid CSV at line {reader.line_num}: {exc}") from None

@@ -105,8 +105,9 @@ class XApiProvider(Provider):
             posts.extend(_raw_post(item) for item in data or [])
             if max_posts is not None and len(posts) >= max_posts:
                 return posts[:max_posts]
-            meta = body.get("meta") if isinstance(body.get("meta"), dict) else {}
-            next_token = meta.get("next_token") if isinstance(meta.get("next_token"), str) else None
+            meta = body.get("meta")
+            token = meta.get("next_token") if isinstance(meta, dict) else None
+            next_token = token if isinstance(token, str) else None
             if not next_token:
                 return posts
             if next_token in seen_tokens:
@@ -170,11 +171,12 @@ class XApiProvider(Provider):
 def _raw_post(item: Any) -> RawPost:
     if not isinstance(item, dict):
         raise ScrapeError(f"{FAILED}: malformed post in the X API response")
-    metrics = item.get("public_metrics") if isinstance(item.get("public_metrics"), dict) else {}
+    found_metrics, text, created_at = item.get("public_metrics"), item.get("text"), item.get("created_at")
+    metrics: dict[str, Any] = found_metrics if isinstance(found_metrics, dict) else {}
     return RawPost(
         id=str(item.get("id") or ""),
-        text=item.get("text") if isinstance(item.get("text"), str) else "",
-        created_at=item.get("created_at") if isinstance(item.get("created_at"), str) else "",
+        text=text if isinstance(text, str) else "",
+        created_at=created_at if isinstance(created_at, str) else "",
         likes=metrics.get("like_count"),  # None when absent: Stage 2 counts it as missing
         reposts=metrics.get("retweet_count"),
         replies=metrics.get("reply_count"),
