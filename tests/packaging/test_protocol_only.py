@@ -30,7 +30,8 @@ def test_the_protocol_wheel_holds_only_the_synapses_and_needs_only_bittensor_and
         packages = {name.split("/")[0] for name in archive.namelist()}
         metadata = next(name for name in archive.namelist() if name.endswith(".dist-info/METADATA"))
         requires = Parser().parsestr(archive.read(metadata).decode()).get_all("Requires-Dist")
-    assert packages == {"content_miner_protocol", wheel.name.split("-")[0] + "-" + wheel.name.split("-")[1] + ".dist-info"}
+    name, version = wheel.name.split("-")[:2]
+    assert packages == {"content_miner_protocol", f"{name}-{version}.dist-info"}
     assert sorted(requirement.split(">")[0].split("<")[0] for requirement in requires) == ["bittensor", "pydantic"]
 
     bin_dir = fresh_venv(tmp_path / "venv", wheel)

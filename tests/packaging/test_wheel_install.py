@@ -11,11 +11,11 @@ from pathlib import Path
 
 import psutil
 import pytest
-from support.packaging import REPO, build_wheel, fresh_venv
-from support.waiting import wait_for
 
 from content_miner.common.endpoints import read_endpoint
 from content_miner.common.layout import DataLayout
+from support.packaging import REPO, build_wheel, fresh_venv
+from support.waiting import wait_for
 
 
 @pytest.fixture(scope="module")

@@ -7,12 +7,11 @@ import hashlib
 import json
 from pathlib import Path
 
-from support.module1 import run_direct, write_source
-
 from content_miner.common.account import AccountKey
 from content_miner.common.layout import DataLayout
 from content_miner.pipeline.inbox import AccountInbox
 from content_miner.pipeline.jobs import DONE, FAILED, JobStore, job_file_name
+from support.module1 import run_direct, write_source
 
 
 def submit(paths: DataLayout, store: JobStore, username: str, submitter: str, source: Path | None = None,
