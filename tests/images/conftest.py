@@ -1,4 +1,5 @@
-"""Fixtures that run the real Module 2 service as a subprocess (helpers in module2_helpers.py)."""
+"""Module 2 for its tests: in this process through the ASGI app (`service`), or as the real
+subprocess (`start_service`) where the behaviour is about the process: signals, start-up, HTTP."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from support.module2 import Module2
+from support.module2 import InProcessModule2, Module2
 
 
 @pytest.fixture
@@ -33,5 +34,24 @@ def start_service(data_dir: Path, tmp_path: Path) -> Iterator[Callable[..., Modu
 
 
 @pytest.fixture
-def service(start_service: Callable[..., Module2]) -> Module2:
-    return start_service()
+def start_in_process(data_dir: Path, tmp_path: Path,
+                     monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[], InProcessModule2]]:
+    """Start the service in this process (each call a new one on the same data directory). Its stage
+    calls go to the process-wide tracker: pointed at this data directory for the test only."""
+    monkeypatch.setenv("MINER_STATUS_FILE", str(data_dir / "miner_status.json"))
+    monkeypatch.setenv("MINER_SOURCE", "module2")
+    started: list[InProcessModule2] = []
+
+    def start() -> InProcessModule2:
+        service = InProcessModule2(data_dir, tmp_path / "module2.log")
+        started.append(service)
+        return service.start()
+
+    yield start
+    for service in started:
+        service.stop()
+
+
+@pytest.fixture
+def service(start_in_process: Callable[[], InProcessModule2]) -> InProcessModule2:
+    return start_in_process()

@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from support.module2 import Module2, plan_file, wait_for, write_plan, write_plan_bytes
+from support.module2 import InProcessModule2, plan_file, write_plan, write_plan_bytes
 from support.plans import make_plan
+from support.waiting import wait_for
 
 GOOD = make_plan("goodaccount", count=2)
 VALID_RAW = make_plan("badaccount", count=2).model_dump_json().encode()
@@ -29,12 +30,12 @@ BAD_VERSIONS = {
 }
 
 
-def skip_warnings(service: Module2, label: str = "twitter/badaccount") -> list[str]:
+def skip_warnings(service: InProcessModule2, label: str = "twitter/badaccount") -> list[str]:
     return [line for line in service.log().splitlines() if f"Skipping content plan {label}" in line]
 
 
 @pytest.mark.parametrize("name", sorted(BAD_VERSIONS))
-def test_bad_plan_is_skipped_good_plan_renders_and_fixing_it_renders_it(service: Module2, name: str) -> None:
+def test_bad_plan_is_skipped_good_plan_renders_and_fixing_it_renders_it(service: InProcessModule2, name: str) -> None:
     write_plan_bytes(service.data_dir, "twitter", "badaccount", BAD_VERSIONS[name])
     write_plan(service.data_dir, GOOD)
     service.wait_ready("twitter", "goodaccount")
@@ -58,7 +59,7 @@ def test_bad_plan_is_skipped_good_plan_renders_and_fixing_it_renders_it(service:
     assert account["images_ready"] == 2 and account["error"] is None
 
 
-def test_one_warning_per_file_version(service: Module2) -> None:
+def test_one_warning_per_file_version(service: InProcessModule2) -> None:
     write_plan_bytes(service.data_dir, "twitter", "badaccount", b"{broken")
     wait_for(lambda: len(skip_warnings(service)) == 1, what="the first warning")
     scans = service.get("/health").json()["scans"]
@@ -69,7 +70,7 @@ def test_one_warning_per_file_version(service: Module2) -> None:
     wait_for(lambda: len(skip_warnings(service)) == 2, what="a warning for the new version")
 
 
-def test_corrupt_update_keeps_serving_the_last_good_plan(service: Module2) -> None:
+def test_corrupt_update_keeps_serving_the_last_good_plan(service: InProcessModule2) -> None:
     write_plan(service.data_dir, GOOD)
     ready = service.wait_ready("twitter", "goodaccount")
     write_plan_bytes(service.data_dir, "twitter", "goodaccount", b'{"half": ')
@@ -82,7 +83,7 @@ def test_corrupt_update_keeps_serving_the_last_good_plan(service: Module2) -> No
     assert service.image("/images/twitter/goodaccount/rec-02.png").size == (1200, 675)
 
 
-def test_plan_that_is_a_symlink_loop_is_ignored_and_the_others_are_rendered(service: Module2) -> None:
+def test_plan_that_is_a_symlink_loop_is_ignored_and_the_others_are_rendered(service: InProcessModule2) -> None:
     link = plan_file(service.data_dir, "twitter", "loop")
     link.parent.mkdir(parents=True)
     link.symlink_to(link.name)  # resolving it raised RuntimeError, which failed every scan of every account
@@ -92,7 +93,7 @@ def test_plan_that_is_a_symlink_loop_is_ignored_and_the_others_are_rendered(serv
     assert service.get("/plans/twitter/loop").status_code == 404
 
 
-def test_directories_with_unsafe_names_are_ignored(service: Module2) -> None:
+def test_directories_with_unsafe_names_are_ignored(service: InProcessModule2) -> None:
     weird = service.data_dir / "exports" / "twitter" / "bad name"
     weird.mkdir(parents=True)
     (weird / "content_plan.json").write_bytes(VALID_RAW)
@@ -137,7 +138,7 @@ UNREADABLE = [
 
 @pytest.mark.parametrize("make_unreadable", UNREADABLE)
 def test_unreadable_plan_is_listed_with_its_reason_warned_once_and_read_when_it_can_be(
-    service: Module2, make_unreadable: Callable[[Path], str]
+    service: InProcessModule2, make_unreadable: Callable[[Path], str]
 ) -> None:
     reason = make_unreadable(plan_file(service.data_dir, "twitter", "badaccount"))
     account = wait_for(lambda: service.account("twitter", "badaccount"), what="the unreadable plan to be listed")

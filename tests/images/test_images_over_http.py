@@ -8,12 +8,13 @@ from collections.abc import Callable
 
 from content_miner.images.layout import card_layout
 from content_miner.tracker import MinerStageTracker
-from support.module2 import Module2, plan_file, wait_for, write_plan
+from support.module2 import InProcessModule2, Module2, plan_file, write_plan
 from support.plans import LONG_DRAFT, SHORT_DRAFT, make_plan, recommendation
 from support.png_regions import ink
+from support.waiting import wait_for
 
 
-def test_new_plan_is_rendered_and_served(service: Module2) -> None:
+def test_new_plan_is_rendered_and_served(service: InProcessModule2) -> None:
     plan = make_plan(
         "elonmusk", recommendations=[recommendation(1, draft=LONG_DRAFT), recommendation(2, draft=SHORT_DRAFT)]
     )
@@ -40,7 +41,7 @@ def test_new_plan_is_rendered_and_served(service: Module2) -> None:
     assert on_disk.read_bytes() == service.get("/images/twitter/elonmusk/rec-01.png").content
 
 
-def test_plan_route_returns_the_exact_plan_bytes(service: Module2) -> None:
+def test_plan_route_returns_the_exact_plan_bytes(service: InProcessModule2) -> None:
     plan = make_plan("jack", count=1)
     write_plan(service.data_dir, plan)
     service.wait_ready("twitter", "jack")
@@ -52,7 +53,7 @@ def test_plan_route_returns_the_exact_plan_bytes(service: Module2) -> None:
     assert response.headers["x-plan-sha256"] == hashlib.sha256(response.content).hexdigest()
 
 
-def test_changed_plan_is_rendered_again_and_dropped_recommendations_disappear(service: Module2) -> None:
+def test_changed_plan_is_rendered_again_and_dropped_recommendations_disappear(service: InProcessModule2) -> None:
     write_plan(service.data_dir, make_plan("alice", count=3))
     service.wait_ready("twitter", "alice")
     before = service.get("/images/twitter/alice/rec-01.png").content
@@ -69,7 +70,7 @@ def test_changed_plan_is_rendered_again_and_dropped_recommendations_disappear(se
     assert not (service.data_dir / "images" / "twitter" / "alice" / "rec-03.png").exists()
 
 
-def test_removed_plan_is_forgotten(service: Module2) -> None:
+def test_removed_plan_is_forgotten(service: InProcessModule2) -> None:
     path = write_plan(service.data_dir, make_plan("bob", count=1))
     service.wait_ready("twitter", "bob")
     path.unlink()
@@ -77,7 +78,7 @@ def test_removed_plan_is_forgotten(service: Module2) -> None:
     assert service.get("/images/twitter/bob/rec-01.png").status_code == 404
 
 
-def test_accounts_lists_every_plan_with_its_image_status(service: Module2) -> None:
+def test_accounts_lists_every_plan_with_its_image_status(service: InProcessModule2) -> None:
     write_plan(service.data_dir, make_plan("carol", count=2))
     write_plan(service.data_dir, make_plan("dave", platform="instagram", count=1))
     service.wait_ready("twitter", "carol")
@@ -92,7 +93,8 @@ def test_accounts_lists_every_plan_with_its_image_status(service: Module2) -> No
     assert health["status"] == "ok" and health["accounts_ready"] == 2 and health["images_rendered"] == 3
 
 
-def test_status_route_shows_module2_stages(service: Module2, start_service: Callable[..., Module2]) -> None:
+def test_status_route_shows_module2_stages(start_service: Callable[..., Module2]) -> None:
+    service = start_service()  # the real process: its start-up is a stage too
     write_plan(service.data_dir, make_plan("erin", count=2))
     service.wait_ready("twitter", "erin")
 
@@ -122,7 +124,7 @@ def sha256(raw: bytes) -> str:
     return hashlib.sha256(raw).hexdigest()
 
 
-def test_card_of_the_previous_plan_is_never_served_while_the_new_one_renders(service: Module2) -> None:
+def test_card_of_the_previous_plan_is_never_served_while_the_new_one_renders(service: InProcessModule2) -> None:
     write_plan(service.data_dir, make_plan("frank", count=40))
     service.wait_ready("twitter", "frank")
     old_last = service.get("/images/twitter/frank/rec-40.png").content
@@ -150,7 +152,7 @@ def test_card_of_the_previous_plan_is_never_served_while_the_new_one_renders(ser
     assert service.get("/images/twitter/frank/rec-40.png").content not in (b"", old_last)
 
 
-def test_images_left_over_by_a_render_that_failed_partway_are_not_served(service: Module2) -> None:
+def test_images_left_over_by_a_render_that_failed_partway_are_not_served(service: InProcessModule2) -> None:
     write_plan(service.data_dir, make_plan("gina", count=3))
     service.wait_ready("twitter", "gina")
     folder = service.data_dir / "images" / "twitter" / "gina"

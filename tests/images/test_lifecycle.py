@@ -18,12 +18,11 @@ from support.module2 import (
     Module2,
     bytecode_dirs,
     catches,
-    free_port,
     process_state,
-    wait_for,
     write_plan,
 )
 from support.plans import LONG_DRAFT, make_plan, recommendation
+from support.waiting import wait_for
 
 Start = Callable[..., Module2]
 
@@ -63,7 +62,8 @@ def test_signal_during_start_up_exits_0_before_serving(data_dir: Path, tmp_path:
     try:
         # SIGTERM is caught from main.py's first lines, while the heavy imports are still ahead.
         wait_for(
-            lambda: catches(process.pid, signal.SIGTERM), timeout=10, what="the handlers to be installed", every=0.001
+            lambda: catches(process.pid, signal.SIGTERM), timeout=10, what="the handlers to be installed",
+            interval=0.001,
         )
         process.send_signal(signum)
         assert service.wait(timeout=5.0) == 0  # was -15, or -2 with a KeyboardInterrupt traceback
@@ -175,7 +175,8 @@ def test_corrupt_render_state_is_kept_aside_and_everything_is_rendered_again(
     assert "Render state" in second.log() and "Traceback" not in second.log()
 
 
-def test_taken_port_is_a_one_line_error_and_exit_code_2(service: Module2, data_dir: Path) -> None:
+def test_taken_port_is_a_one_line_error_and_exit_code_2(start_service: Start, data_dir: Path) -> None:
+    service = start_service()
     result = subprocess.run(
         [sys.executable, str(MAIN), "--data-dir", str(data_dir), "--port", str(service.port)],
         capture_output=True, text=True, timeout=30, check=False,
@@ -193,7 +194,7 @@ def test_taken_port_is_a_one_line_error_and_exit_code_2(service: Module2, data_d
 )
 def test_bad_options_are_a_one_line_error(data_dir: Path, args: list[str], message: str) -> None:
     result = subprocess.run(
-        [sys.executable, str(MAIN), "--data-dir", str(data_dir), "--port", str(free_port()), *args],
+        [sys.executable, str(MAIN), "--data-dir", str(data_dir), "--port", "0", *args],
         capture_output=True, text=True, timeout=30, check=False,
     )
     assert result.returncode == 2 and message in result.stderr and "Traceback" not in result.stderr

@@ -11,9 +11,10 @@ from PIL import Image
 
 from content_miner.images.fonts import font
 from content_miner.images.layout import card_layout
-from content_miner.images.renderer import CardRenderer, available_renderers, create_renderer
+from content_miner.images.renderer import CardRenderer, RendererRegistry, available_renderers, create_renderer
 from content_miner.images.settings import CARD_SIZES
 from content_miner.images.text_fit import ELLIPSIS, fit_line, fit_text
+from content_miner.pipeline.plan import ContentPlan, Recommendation
 from support.plans import LONG_DRAFT, SHORT_DRAFT, make_plan, recommendation
 from support.png_regions import ink
 
@@ -130,3 +131,15 @@ def test_renderer_registry_knows_post_card_and_refuses_unknown_names() -> None:
     assert isinstance(create_renderer("post_card"), CardRenderer)
     with pytest.raises(KeyError, match="unknown renderer 'diffusion'"):
         create_renderer("diffusion")
+
+
+def test_a_registry_is_built_without_import_time_side_effects() -> None:
+    class Blank(CardRenderer):
+        def render(self, plan: ContentPlan, recommendation: Recommendation) -> bytes:
+            return b"png"
+
+    mine = RendererRegistry().register("blank", Blank)
+    assert mine.names() == ["blank"] and mine.create("blank").name == "blank"
+    assert "blank" not in available_renderers(), "a registry of one's own leaves the defaults alone"
+    with pytest.raises(ValueError, match="already registered"):
+        mine.register("blank", Blank)

@@ -2,21 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
-from support.module2 import Module2, wait_for, write_plan
+from support.module2 import InProcessModule2, Module2, write_plan
 from support.plans import make_plan, recommendation
+from support.waiting import wait_for
 
 SECRET = b"TOP-SECRET-OUTSIDE-DATA-DIR"
 
 
-@pytest.fixture
-def outside(tmp_path: Path) -> Path:
+def make_outside(beside: Path) -> Path:
     """A directory beside the data directory holding things no request may read."""
-    path = tmp_path / "outside"
+    path = beside / "outside"
     path.mkdir()
     (path / "secret.txt").write_bytes(SECRET)
     (path / "rec-01.png").write_bytes(SECRET)
@@ -24,20 +24,38 @@ def outside(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def ready_service(service: Module2) -> Module2:
+def outside(tmp_path: Path) -> Path:
+    return make_outside(tmp_path)
+
+
+@pytest.fixture
+def ready_service(service: InProcessModule2) -> InProcessModule2:
     write_plan(service.data_dir, make_plan("elonmusk", count=2))
     service.wait_ready("twitter", "elonmusk")
     return service
 
 
-def test_unknown_account_is_404_with_a_clear_message(ready_service: Module2) -> None:
+@pytest.fixture(scope="module")
+def http_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Module2]:
+    """One real service for the tests of what its HTTP server makes of raw request paths: they only read."""
+    root = tmp_path_factory.mktemp("http")
+    make_outside(root)
+    (root / "data").mkdir()
+    service = Module2(root / "data", root / "module2.log", root / "home").start()
+    write_plan(service.data_dir, make_plan("elonmusk", count=2))
+    service.wait_ready("twitter", "elonmusk")
+    yield service
+    service.kill()
+
+
+def test_unknown_account_is_404_with_a_clear_message(ready_service: InProcessModule2) -> None:
     for path in ("/plans/twitter/nobody", "/accounts/twitter/nobody", "/images/twitter/nobody/rec-01.png"):
         response = ready_service.get(path)
         assert response.status_code == 404
         assert response.json() == {"detail": "no content plan for twitter/nobody"}
 
 
-def test_unknown_recommendation_is_404_with_a_clear_message(ready_service: Module2) -> None:
+def test_unknown_recommendation_is_404_with_a_clear_message(ready_service: InProcessModule2) -> None:
     response = ready_service.get("/images/twitter/elonmusk/rec-99.png")
     assert response.status_code == 404
     assert response.json() == {"detail": "no recommendation 'rec-99' in the content plan for twitter/elonmusk"}
@@ -53,13 +71,13 @@ def test_unknown_recommendation_is_404_with_a_clear_message(ready_service: Modul
         ("/images/twitter/elonmusk/.png", "invalid recommendation id "),
     ],
 )
-def test_malformed_names_are_400_naming_the_rule(ready_service: Module2, path: str, kind: str) -> None:
+def test_malformed_names_are_400_naming_the_rule(ready_service: InProcessModule2, path: str, kind: str) -> None:
     response = ready_service.get(path)
     assert response.status_code == 400
     assert response.json()["detail"].startswith(kind)
 
 
-def test_an_account_is_found_by_any_spelling_of_its_key(ready_service: Module2) -> None:
+def test_an_account_is_found_by_any_spelling_of_its_key(ready_service: InProcessModule2) -> None:
     canonical = ready_service.get("/plans/twitter/elonmusk")
     for path in ("/plans/Twitter/ElonMusk", "/plans/x/ELONMUSK", "/plans/x.com/@elonmusk"):
         response = ready_service.get(path)
@@ -89,20 +107,21 @@ def test_an_account_is_found_by_any_spelling_of_its_key(ready_service: Module2) 
         "/health/",
     ],
 )
-def test_traversal_attempts_read_nothing(ready_service: Module2, outside: Path, raw_path: str) -> None:
-    status, body = ready_service.raw_get(raw_path)
+def test_traversal_attempts_read_nothing(http_service: Module2, raw_path: str) -> None:
+    status, body = http_service.raw_get(raw_path)
     assert status in (400, 404), (raw_path, status, body[:200])
     assert SECRET not in body and b"root:" not in body
     assert body.startswith(b'{"detail":')
 
 
-def test_trailing_slash_is_404_never_a_redirect_to_the_clients_host(ready_service: Module2) -> None:
-    response = ready_service.client.get("/plans/twitter/elonmusk/", headers={"Host": "evil.example"})
+def test_trailing_slash_is_404_never_a_redirect_to_the_clients_host(http_service: Module2) -> None:
+    response = http_service.client.get("/plans/twitter/elonmusk/", headers={"Host": "evil.example"})
     assert response.status_code == 404 and "location" not in response.headers
     assert "without a trailing slash" in response.json()["detail"]
 
 
-def test_symlinked_account_directory_pointing_outside_is_never_served(ready_service: Module2, outside: Path) -> None:
+def test_symlinked_account_directory_pointing_outside_is_never_served(
+        ready_service: InProcessModule2, outside: Path) -> None:
     evil = make_plan("mallory", recommendations=[recommendation(1, draft=SECRET.decode())])
     (outside / "content_plan.json").write_bytes(evil.model_dump_json().encode())
     link = ready_service.data_dir / "exports" / "twitter" / "mallory"
@@ -115,7 +134,7 @@ def test_symlinked_account_directory_pointing_outside_is_never_served(ready_serv
     assert not (ready_service.data_dir / "images" / "twitter" / "mallory").exists()
 
 
-def test_symlinked_plan_file_pointing_outside_is_never_served(ready_service: Module2, outside: Path) -> None:
+def test_symlinked_plan_file_pointing_outside_is_never_served(ready_service: InProcessModule2, outside: Path) -> None:
     evil = make_plan("eve", recommendations=[recommendation(1, draft=SECRET.decode())])
     (outside / "eve_plan.json").write_bytes(evil.model_dump_json().encode())
     account_dir = ready_service.data_dir / "exports" / "twitter" / "eve"
@@ -128,14 +147,14 @@ def test_symlinked_plan_file_pointing_outside_is_never_served(ready_service: Mod
     assert response.status_code == 404 and SECRET not in response.content
 
 
-def _image_becomes_a_link_to(service: Module2, target: Path) -> Path:
+def _image_becomes_a_link_to(service: InProcessModule2, target: Path) -> Path:
     image = service.data_dir / "images" / "twitter" / "elonmusk" / "rec-02.png"
     image.unlink()
     image.symlink_to(target)
     return image
 
 
-def _replaced_by_a_real_card(service: Module2, image: Path, outside: Path) -> None:
+def _replaced_by_a_real_card(service: InProcessModule2, image: Path, outside: Path) -> None:
     def all_ready() -> bool:
         account = service.account("twitter", "elonmusk")
         return account is not None and account["status"] == "ready" and all(i["ready"] for i in account["images"])
@@ -148,7 +167,7 @@ def _replaced_by_a_real_card(service: Module2, image: Path, outside: Path) -> No
 
 
 def test_symlinked_image_pointing_outside_is_not_read_and_is_rendered_again(
-    ready_service: Module2, outside: Path
+    ready_service: InProcessModule2, outside: Path
 ) -> None:
     image = _image_becomes_a_link_to(ready_service, outside / "rec-01.png")
     account = ready_service.get("/accounts/twitter/elonmusk")
@@ -162,11 +181,11 @@ def test_symlinked_image_pointing_outside_is_not_read_and_is_rendered_again(
 
 
 def test_symlinked_image_found_at_start_is_rendered_again(
-    ready_service: Module2, start_service: Callable[..., Module2], outside: Path
+    ready_service: InProcessModule2, start_in_process: Callable[[], InProcessModule2], outside: Path
 ) -> None:
     assert ready_service.stop() == 0
     image = _image_becomes_a_link_to(ready_service, outside / "rec-01.png")
-    restarted = start_service()  # its first scan raised on the link, and the account never appeared
+    restarted = start_in_process()  # its first scan raised on the link, and the account never appeared
     _replaced_by_a_real_card(restarted, image, outside)
     assert restarted.account("twitter", "elonmusk")["renders"] == 1
 
@@ -180,14 +199,14 @@ def test_symlinked_image_found_at_start_is_rendered_again(
         ("/images/twitter/elonmusk/" + "a" * 5000 + ".png", 400),
     ],
 )
-def test_very_long_names_are_a_clean_4xx(ready_service: Module2, raw_path: str, status: int) -> None:
-    code, body = ready_service.raw_get(raw_path)
+def test_very_long_names_are_a_clean_4xx(http_service: Module2, raw_path: str, status: int) -> None:
+    code, body = http_service.raw_get(raw_path)
     assert code == status and body.startswith(b'{"detail":') and len(body) < 1000
 
 
-def test_the_service_keeps_serving_after_bad_requests(ready_service: Module2) -> None:
+def test_the_service_keeps_serving_after_bad_requests(http_service: Module2) -> None:
     for raw_path in ("/plans/twitter/..", "/images/%00/%00/%00", "/" + "a" * 5000, "/plans/twitter/" + "a" * 100_000):
-        status, _ = ready_service.raw_get(raw_path)
+        status, _ = http_service.raw_get(raw_path)
         assert 400 <= status < 500, (raw_path[:40], status)
-    wait_for(lambda: ready_service.get("/plans/twitter/elonmusk").status_code == 200, what="the plan to be served")
-    assert ready_service.get("/health").json()["status"] == "ok"
+    wait_for(lambda: http_service.get("/plans/twitter/elonmusk").status_code == 200, what="the plan to be served")
+    assert http_service.get("/health").json()["status"] == "ok"

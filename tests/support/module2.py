@@ -1,53 +1,31 @@
-"""Helpers that run the real Module 2 service as a subprocess and talk HTTP to it."""
+"""Module 2 for tests: in this process through its ASGI app (routes, rendering, plan handling), or as
+the real subprocess talking real HTTP (signals, start-up, ports, what the server parses)."""
 
 from __future__ import annotations
 
 import http.client
 import io
+import logging
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import httpx
 from PIL import Image
 
+from content_miner.common.endpoints import read_endpoint
+from content_miner.common.layout import DataLayout
 from content_miner.pipeline.plan import ContentPlan
+from support.waiting import wait_for
 
 REPO = Path(__file__).resolve().parents[2]
 MINERS = REPO / "Miners"
 MAIN = MINERS / "Module2" / "main.py"
 POLL_INTERVAL = "0.2"
-
-T = TypeVar("T")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_for(condition: Callable[[], T], *, timeout: float = 15.0, what: str = "condition", every: float = 0.05) -> T:
-    """Poll `condition` every `every` seconds until it returns something truthy; fail with `what`
-    after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    last_error: Exception | None = None
-    while time.monotonic() < deadline:
-        try:
-            result = condition()
-            if result:
-                return result
-        except (httpx.HTTPError, OSError) as err:
-            last_error = err
-        time.sleep(every)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what} (last error: {last_error})")
-
 
 def clean_env(home: Path) -> dict[str, str]:
     """A bare environment for the service: HOME (and TMPDIR) are empty folders outside the data
@@ -102,9 +80,8 @@ class Module2:
         self.data_dir = data_dir
         self.log_path = log_path
         self.home = home
-        self.port = free_port()
-        self.base_url = f"http://127.0.0.1:{self.port}"
-        self.client = httpx.Client(base_url=self.base_url, timeout=5.0)
+        self.port = 0  # chosen by the service and read back from run/module2.json once it listens
+        self.client = httpx.Client(timeout=5.0)
         self.process: subprocess.Popen[bytes] | None = None
 
     def launch(self, *extra: str) -> subprocess.Popen[bytes]:
@@ -112,7 +89,7 @@ class Module2:
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(
                 [
-                    sys.executable, str(MAIN), "--data-dir", str(self.data_dir), "--port", str(self.port),
+                    sys.executable, str(MAIN), "--data-dir", str(self.data_dir), "--port", "0",
                     "--poll-interval", POLL_INTERVAL, *extra,
                 ],
                 stdout=log,
@@ -124,14 +101,20 @@ class Module2:
 
     def start(self, *extra: str) -> Module2:
         self.launch(*extra)
-        wait_for(self._healthy, timeout=20, what="the service to answer /health")
+        wait_for(self._healthy, timeout=20, what="the service to answer /health", ignore=(httpx.HTTPError, OSError))
         return self
 
     def _healthy(self) -> bool:
         assert self.process is not None
         if self.process.poll() is not None:
             raise AssertionError(f"service exited with {self.process.returncode}:\n{self.log()}")
-        return self.client.get("/health").status_code == 200 and self.client.get("/health").json()["scans"] > 0
+        info = read_endpoint(DataLayout(self.data_dir).endpoint_file("module2"))
+        if info is None or info.get("pid") != self.process.pid:
+            return False
+        self.port = int(info["port"])
+        self.client.base_url = httpx.URL(f"http://127.0.0.1:{self.port}")
+        health = self.client.get("/health")
+        return health.status_code == 200 and health.json()["scans"] > 0
 
     def get(self, path: str) -> httpx.Response:
         return self.client.get(path)
@@ -160,7 +143,8 @@ class Module2:
                 return account
             return None
 
-        return wait_for(ready, timeout=timeout, what=f"images of {platform}/{username} to be ready")
+        return wait_for(ready, timeout=timeout, what=f"images of {platform}/{username} to be ready",
+                        ignore=(httpx.HTTPError, OSError))
 
     def image(self, url: str) -> Image.Image:
         response = self.get(url)
@@ -198,3 +182,55 @@ class Module2:
             self.process.kill()
             self.process.wait(timeout=5)
         self.client.close()
+
+
+class InProcessModule2:
+    """Module 2's service and ASGI app in this process, with the same test interface as `Module2`
+    (no HTTP server, no process): for routes, rendering and plan handling."""
+
+    def __init__(self, data_dir: Path, log_path: Path) -> None:
+        from fastapi.testclient import TestClient
+
+        from content_miner.images.api import create_app
+        from content_miner.images.renderer import create_renderer
+        from content_miner.images.service import ImageService
+        from content_miner.images.settings import ServiceSettings
+
+        self.data_dir = data_dir
+        self.log_path = log_path
+        paths = DataLayout(data_dir)  # its stage lines: the caller points $MINER_STATUS_FILE at this data dir
+        self._handler = logging.FileHandler(log_path)
+        self._handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        logging.getLogger("content_miner.images").addHandler(self._handler)
+        logging.getLogger("content_miner.images").setLevel(logging.INFO)
+        settings = ServiceSettings(layout=paths, port=0, poll_interval_s=float(POLL_INTERVAL))
+        self.service = ImageService(settings, create_renderer(settings.renderer))
+        self.client = TestClient(create_app(self.service))
+
+    def start(self) -> InProcessModule2:
+        self.service.start()
+        wait_for(lambda: self.get("/health").json()["scans"] > 0, timeout=20, what="the first plan scan")
+        return self
+
+    def get(self, path: str) -> httpx.Response:
+        return self.client.get(path)
+
+    def account(self, platform: str, username: str) -> dict[str, Any] | None:
+        response = self.get(f"/accounts/{platform}/{username}")
+        return response.json() if response.status_code == 200 else None
+
+    wait_ready = Module2.wait_ready
+    image = Module2.image
+
+    def log(self) -> str:
+        self._handler.flush()
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def stop(self, timeout: float = 5.0) -> int:
+        self.service.stop(timeout_s=timeout)
+        logging.getLogger("content_miner.images").removeHandler(self._handler)
+        self._handler.close()
+        self.client.close()
+        return 0
+
+    kill = stop

@@ -19,7 +19,7 @@ from .chart import EngagementChart, compact_number
 from .fonts import font
 from .layout import CardLayout, card_layout
 from .palette import DEFAULT_PALETTE, Palette
-from .renderer import CardRenderer, register_renderer
+from .renderer import CardRenderer
 from .settings import card_size
 from .text_fit import fit_line, fit_text
 
@@ -34,8 +34,9 @@ _PLATFORM_NAMES = {
 }
 
 
-@register_renderer("post_card")
 class PostCardRenderer(CardRenderer):
+    name = "post_card"
+
     def __init__(self, palette: Palette = DEFAULT_PALETTE) -> None:
         self._palette = palette
 
