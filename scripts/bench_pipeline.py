@@ -45,15 +45,18 @@ def _distinct_posts(generate, size: int) -> list:  # type: ignore[no-untyped-def
 
 def run_one(size: int, data_dir: Path) -> dict:
     began = time.perf_counter()
+    from content_miner.common.layout import DataLayout
     from content_miner.pipeline.account import parse_account
     from content_miner.pipeline.pipeline import AccountPipeline, PipelineSettings
     from content_miner.pipeline.sample_account import generate_sample_posts, to_jsonl
     from content_miner.pipeline.scraping import ScrapeSettings
+    from content_miner.tracker import configure
 
-    os.environ["MINER_DATA_DIR"] = str(data_dir)
+    paths = DataLayout(data_dir)
+    configure(paths.status_file, source="module1")
     source = data_dir / f"posts-{size}.jsonl"
     source.write_text(to_jsonl(_distinct_posts(generate_sample_posts, size)))
-    pipeline = AccountPipeline(PipelineSettings(data_dir=data_dir, scrape=ScrapeSettings.from_env({})))
+    pipeline = AccountPipeline(PipelineSettings(layout=paths, scrape=ScrapeSettings.from_env({})))
     pipeline.warm_up()
     warm_up_s = time.perf_counter() - began
     request = parse_account({"platform": "twitter", "username": f"bench{size}", "source": str(source)})

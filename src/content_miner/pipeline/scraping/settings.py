@@ -1,8 +1,7 @@
-"""Stage 1's operator settings, read once from the environment."""
+"""Stage 1's operator settings, read once from the environment by the entry point."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -27,9 +26,9 @@ class ScrapeSettings:
     cache_max_age: timedelta = timedelta(hours=24)
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> ScrapeSettings:
-        """Settings from `environ` (default: os.environ); ScrapeError names a bad variable."""
-        env = os.environ if environ is None else environ
+    def from_env(cls, environ: Mapping[str, str]) -> ScrapeSettings:
+        """Settings from the environment an entry point read; ScrapeError names a bad variable."""
+        env = environ
         defaults = cls()
         return cls(
             x_bearer_token=(env.get(BEARER_TOKEN_ENV) or "").strip() or None,
