@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -43,7 +44,12 @@ def run(argv: list[str], **kwargs: object) -> float:
 
 
 def wheel(project: Path, out: Path) -> Path:
-    run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(out), str(project)])
+    """Built from a copy of the sources: a build writes `build/` and `*.egg-info` beside them."""
+    sources = out / "sources"
+    shutil.copytree(REPO, sources, ignore=shutil.ignore_patterns(
+        ".git", ".venv", "build", "dist", "*.egg-info", "__pycache__", ".pytest_cache"))
+    project_copy = sources / project.relative_to(REPO)
+    run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(out), str(project_copy)])
     return max(out.glob("*.whl"), key=lambda path: path.stat().st_mtime)
 
 

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Iterator
 
 import pytest
 
+sys.dont_write_bytecode = True  # the tests write no __pycache__ into the source tree either
 os.environ.setdefault("READ_ONLY", "1")  # bittensor, imported by some tests, must not create ~/.bittensor
 
 from support.x_api import FakeXApi, serve_x_api  # noqa: E402  (after READ_ONLY)

@@ -10,6 +10,7 @@ does the same with dependencies installed from the package index, and measures i
 
 from __future__ import annotations
 
+import shutil
 import site
 import subprocess
 import sys
@@ -20,8 +21,14 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def build_wheel(project: Path, out: Path) -> Path:
+    """The wheel of `project`, built from a copy of its sources (a build writes `build/` and
+    `*.egg-info` beside them: never in the checkout)."""
     out.mkdir(parents=True, exist_ok=True)
-    done = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(out), str(project)],
+    sources = out / "sources"
+    shutil.copytree(REPO, sources, ignore=shutil.ignore_patterns(
+        ".git", ".venv", "build", "dist", "*.egg-info", "__pycache__", ".pytest_cache"))
+    done = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(out),
+                           str(sources / project.relative_to(REPO))],
                           capture_output=True, text=True, timeout=600, cwd=out)
     assert done.returncode == 0, done.stderr[-3000:]
     [wheel] = out.glob("*.whl")

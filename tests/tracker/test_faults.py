@@ -105,7 +105,7 @@ def test_a_read_only_directory_never_raises_and_never_blocks(tmp_path: Path) -> 
     data.mkdir()
     data.chmod(0o555)
     code = (
-        "import json, sys, time; sys.path.insert(0, 'Miners')\n"
+        "import json, time\n"
         "from content_miner.tracker import MinerStageTracker\n"
         f"t = MinerStageTracker({str(data / 'miner_status.json')!r}, source='module1')\n"
         "began = time.monotonic()\n"

@@ -14,17 +14,14 @@ import json
 import signal
 import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "Miners"))
-
-from rich.console import Console  # noqa: E402
-from rich.live import Live  # noqa: E402
-from rich.table import Table  # noqa: E402
+from rich.console import Console
+from rich.live import Live
+from rich.table import Table
 
 from content_miner.common import layout
-from content_miner.tracker import MinerStageTracker  # noqa: E402
-from content_miner.tracker.status_view import age, clock, duration, status_rows  # noqa: E402
+from content_miner.tracker import MinerStageTracker
+from content_miner.tracker.status_view import age, clock, duration, status_rows
 
 STATUS_STYLE = {"running": "yellow", "completed": "green", "failed": "bold red"}
 
