@@ -5,7 +5,9 @@
 //   pm2 logs content-miner
 //
 // The miner stops its axon and both modules on SIGINT/SIGTERM within 10 s; kill_timeout gives it
-// 15 s before pm2 sends SIGKILL (pm2's default, 1.6 s, would cut the shutdown short).
+// 15 s before pm2 sends SIGKILL (pm2's default, 1.6 s, would cut the shutdown short). treekill is
+// off: pm2 signals the miner alone, and the miner stops its modules itself (with pm2's default tree
+// kill every module got pm2's SIGINT and then the miner's SIGTERM).
 module.exports = {
   apps: [
     {
@@ -30,6 +32,7 @@ module.exports = {
       },
       autorestart: true,
       kill_timeout: 15000,
+      treekill: false,
       exp_backoff_restart_delay: 1000, // 1 s, then x1.5 per restart (1.5 s, 2.25 s, ...) up to 15 s; reset after 30 s up
       max_restarts: 50,
       min_uptime: "30s",

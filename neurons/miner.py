@@ -12,7 +12,12 @@ try:
 except ImportError:  # a checkout that was never installed: the package is in src/
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
+from content_miner.common.shutdown import ShutdownSignals  # noqa: E402
+
+# SIGINT/SIGTERM are caught from here on: pm2 may stop the miner while bittensor is still importing.
+SIGNALS = ShutdownSignals("miner").install() if __name__ == "__main__" else None
+
 from content_miner.neuron.cli import main  # noqa: E402
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(signals=SIGNALS))

@@ -96,6 +96,7 @@ def test_start_up_lines_come_in_order(miner: MinerRun) -> None:
         r"INFO.*Stage monitoring activated",
     ])
     assert "Traceback" not in miner.log()
+    assert "\x1b[" not in miner.log_path.read_text(), "plain lines when the output is not a terminal"
 
 
 def test_submitted_account_goes_through_every_stage_to_a_plan_and_an_image(

@@ -1,7 +1,7 @@
 """Run the real miner (`neurons/miner.py --mock`) as a subprocess and watch its output.
 
 Output goes to a log file (never an unread pipe); tests wait for lines or conditions with
-deadlines. ANSI colour codes (bt.logging emits them even into files) are stripped.
+deadlines.
 """
 
 from __future__ import annotations
@@ -25,7 +25,6 @@ from support.waiting import wait_for
 
 REPO = Path(__file__).resolve().parents[2]
 MINER = REPO / "neurons" / "miner.py"
-ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
 # Not passed to the miner: it must keep its files in the data directory by itself. XDG_* and
@@ -80,7 +79,7 @@ class MinerRun:
                         what="Module 2's port")
 
     def log(self) -> str:
-        return ANSI.sub("", self.log_path.read_text(encoding="utf-8", errors="replace"))
+        return self.log_path.read_text(encoding="utf-8", errors="replace")
 
     def lines(self) -> list[str]:
         return self.log().splitlines()

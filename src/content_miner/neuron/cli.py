@@ -14,6 +14,7 @@ from typing import Any
 
 from content_miner.common import layout
 from content_miner.common.shutdown import ShutdownSignals
+from content_miner.neuron.log_format import plain_console_lines
 
 LOOPBACK = "127.0.0.1"
 
@@ -27,12 +28,15 @@ def configure_logging(config: Any, data_dir: Path) -> None:
     if config.logging.logging_dir:
         Path(config.logging.logging_dir).expanduser().mkdir(parents=True, exist_ok=True)
     bt.logging.set_config(config.logging)
+    if not sys.stdout.isatty():
+        plain_console_lines(bt.logging)
     if not (config.logging.debug or config.logging.trace or config.logging.info):
         bt.logging.set_info(True)
 
 
-def main(argv: list[str] | None = None) -> int:
-    signals = ShutdownSignals("miner").install()
+def main(argv: list[str] | None = None, *, signals: ShutdownSignals | None = None) -> int:
+    """`signals`: handlers a wrapper installed even earlier (neurons/miner.py does, first thing)."""
+    signals = signals or ShutdownSignals("miner").install()
     # bittensor creates ~/.bittensor/{wallets,miners} at import unless READ_ONLY=1; the miner writes
     # only in its data directory (wallets are read from --wallet.path as usual).
     os.environ.setdefault("READ_ONLY", "1")

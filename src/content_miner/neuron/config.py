@@ -92,6 +92,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--supervisor.stop_timeout", dest="supervisor.stop_timeout", type=float, default=5.0,
                         help="seconds a module gets to stop before it is killed (default: 5, at most "
                              f"{MAX_STOP_TIMEOUT_S:g}: the miner exits within 10 s)")
+    parser.add_argument("--supervisor.log_max_mb", dest="supervisor.log_max_mb", type=float, default=50.0,
+                        help="a module's log file is copied aside and emptied past this size (default: 50 MB)")
+    parser.add_argument("--supervisor.log_keep", dest="supervisor.log_keep", type=int, default=3,
+                        help="copies of each module's log kept (<module>.log.1 ...; default: 3)")
     parser.add_argument("--supervisor.health_interval", dest="supervisor.health_interval", type=float, default=5.0,
                         help="seconds between Module 2 health checks (default: 5)")
     parser.add_argument("--supervisor.health_timeout", dest="supervisor.health_timeout", type=float, default=2.0,

@@ -75,6 +75,8 @@ def check_config(config: Any) -> str | None:
         ("supervisor.stable_seconds", lambda v: _within(v, 0), ">= 0"),
         ("supervisor.max_fast_failures", lambda v: _within(v, 1, integer=True), ">= 1"),
         ("supervisor.stop_timeout", lambda v: _positive(v) and v <= MAX_STOP_TIMEOUT_S, stop_limit),
+        ("supervisor.log_max_mb", lambda v: _within(v, 0.01), ">= 0.01 and finite"),
+        ("supervisor.log_keep", lambda v: _within(v, 0, 100, integer=True), "0-100"),
         ("supervisor.health_interval", _positive, "> 0 and finite"),
         ("supervisor.health_timeout", _positive, "> 0 and finite"),
         ("supervisor.health_failures", lambda v: _within(v, 1, integer=True), ">= 1"),

@@ -29,7 +29,7 @@ from content_miner.neuron.restart_policy import RestartPolicy
 from content_miner.neuron.sample_account import queue_sample_account
 from content_miner.neuron.shutdown_budget import REPORTER_STOP_S, TRACKER_CLOSE_S
 from content_miner.neuron.stage_view import StageView
-from content_miner.neuron.supervisor import HealthSettings, ModuleSupervisor
+from content_miner.neuron.supervisor import HealthSettings, LogSettings, ModuleSupervisor
 from content_miner.pipeline.jobs import JobLimits, JobStore
 from content_miner.tracker import MinerStageReporter, MinerStageTracker, status_line
 
@@ -91,7 +91,8 @@ class ContentMiner:
         health = HealthSettings(interval_s=config.supervisor.health_interval,
                                 timeout_s=config.supervisor.health_timeout,
                                 failures_before_restart=config.supervisor.health_failures)
-        self.supervisor = ModuleSupervisor(specs, policy, self.tracker, bt.logging, health=health)
+        logs = LogSettings(max_bytes=int(config.supervisor.log_max_mb * 2**20), keep=int(config.supervisor.log_keep))
+        self.supervisor = ModuleSupervisor(specs, policy, self.tracker, bt.logging, health=health, logs=logs)
         self.jobs = JobStore(self.paths.jobs)
         job_policy = JobPolicy(JobLimits(max_per_submitter=int(config.jobs.max_per_hotkey),
                                          max_queued=int(config.jobs.max_queued)),

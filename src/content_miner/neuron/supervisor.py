@@ -21,6 +21,7 @@ from typing import Any
 
 from content_miner.neuron.crash_marking import StageRecorder, close_open_stages
 from content_miner.neuron.health_probe import HealthProbe
+from content_miner.neuron.log_cap import LogCap
 from content_miner.neuron.module_process import ExitInfo, ModuleProcess, ModuleSpec
 from content_miner.neuron.restart_policy import RestartBackoff, RestartPolicy
 from content_miner.neuron.shutdown_budget import KILL_WAIT_S
@@ -41,6 +42,13 @@ class HealthSettings:
     startup_grace_s: float = 60.0  # a module that never answered gets this long before it counts
 
 
+@dataclass(frozen=True)
+class LogSettings:
+    max_bytes: int = 50 * 2**20  # a module's log is copied aside and emptied past this size
+    keep: int = 3  # copies kept: <module>.log.1 ... .3
+    check_every_s: float = 5.0
+
+
 class SupervisedModule:
     def __init__(self, spec: ModuleSpec, policy: RestartPolicy, health: HealthSettings) -> None:
         self.spec = spec
@@ -57,8 +65,12 @@ class SupervisedModule:
 
 class ModuleSupervisor:
     def __init__(self, specs: list[ModuleSpec], policy: RestartPolicy, tracker: StageRecorder, logger: Any, *,
-                 check_interval_s: float = 0.2, health: HealthSettings | None = None) -> None:
+                 check_interval_s: float = 0.2, health: HealthSettings | None = None,
+                 logs: LogSettings | None = None) -> None:
         self.health = health or HealthSettings()
+        self.logs = logs or LogSettings()
+        self._log_caps = [LogCap(spec.log_file, self.logs.max_bytes, self.logs.keep) for spec in specs]
+        self._next_log_check = 0.0
         self.modules = [SupervisedModule(spec, policy, self.health) for spec in specs]
         self.tracker = tracker
         self.logger = logger
@@ -134,6 +146,7 @@ class ModuleSupervisor:
             with self._lock:
                 self._spawn(module)
         while not self._stop.wait(self.check_interval_s):
+            self._cap_logs(time.monotonic())
             for module in self.modules:
                 try:
                     with self._lock:
@@ -142,6 +155,18 @@ class ModuleSupervisor:
                         self._check(module, time.monotonic())
                 except Exception as err:  # the watcher must outlive any surprise
                     self.logger.error(f"Supervisor: checking {module.spec.label} failed: {type(err).__name__}: {err}")
+
+    def _cap_logs(self, now: float) -> None:
+        if now < self._next_log_check:
+            return
+        self._next_log_check = now + self.logs.check_every_s
+        for cap in self._log_caps:
+            try:
+                if cap.check():
+                    self.logger.info(f"{cap.path.name} passed {cap.max_bytes // 2**20} MB: copied to "
+                                     f"{cap.copy_name(1).name} and emptied")
+            except OSError as err:
+                self.logger.warning(f"Cannot cap {cap.path.name}: {err.strerror or err}")
 
     def _spawn(self, module: SupervisedModule) -> None:
         failure = module.process.start()
