@@ -9,7 +9,12 @@ from pathlib import Path
 from content_miner.neuron.log_cap import LogCap
 from support.waiting import wait_for
 
-WRITER = "import itertools, sys, time\nfor i in itertools.count():\n    print(f'line {i:08d} ' + 'x' * 90, flush=True)\n    time.sleep(0.001)\n"
+WRITER = (
+    "import itertools, time\n"
+    "for i in itertools.count():\n"
+    "    print(f'line {i:08d} ' + 'x' * 90, flush=True)\n"
+    "    time.sleep(0.001)\n"
+)
 
 
 def test_a_growing_log_is_copied_aside_and_emptied_while_the_writer_goes_on(tmp_path: Path) -> None:
