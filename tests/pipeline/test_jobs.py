@@ -15,6 +15,7 @@ from content_miner.common.layout import DataLayout
 from content_miner.pipeline.inbox import AccountInbox
 from content_miner.pipeline.inbox_jobs import InboxJobs
 from content_miner.pipeline.jobs import DONE, FAILED, QUEUED, RUNNING, JobStore, job_file_name, job_id_of
+from support.waiting import wait_for
 
 
 class Clock:
@@ -171,15 +172,41 @@ def test_start_up_recovery_requeues_interrupted_jobs_and_fails_lost_ones(tmp_pat
     assert store.get(missing.id).state == FAILED
 
 
-def test_a_job_record_that_cannot_be_written_costs_a_warning_not_the_account(
+def test_job_record_writes_a_full_disk_refuses_are_kept_and_written_in_order_later(
         tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     paths = DataLayout(tmp_path)
     jobs = InboxJobs(AccountInbox(paths), JobStore(paths.jobs))
 
-    def refuse() -> None:
-        raise sqlite3.OperationalError("database or disk is full")
+    written: list[str] = []
+    full = True
+
+    def write(name: str) -> None:
+        if full:
+            raise sqlite3.OperationalError("database or disk is full")
+        written.append(name)
 
     with caplog.at_level("WARNING", logger="content_miner.pipeline.inbox_jobs"):
-        jobs.record("job x done", refuse)
-    assert jobs.record("a write", lambda value, *, also: None, 1, also=2) is None
-    assert "Could not record job x done in the job records: database or disk is full" in caplog.text
+        jobs.record("job x failed", write, "failed")
+        jobs.record("job y started", write, "started")  # held back too: the order is kept
+        assert jobs.retry_pending() == 2 and written == []
+        full = False
+        assert jobs.retry_pending() == 0
+    assert written == ["failed", "started"]
+    assert caplog.text.count("Could not record job x failed in the job records (database or disk is full)") == 1
+    assert "accepted the updates they had refused" in caplog.text
+
+
+def test_a_file_dated_in_the_future_is_taken_once_settled_with_one_warning(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    inbox = AccountInbox(DataLayout(tmp_path))
+    inbox.ensure()
+    ahead = inbox.root / "ahead.json"
+    ahead.write_text(json.dumps({"platform": "twitter", "username": "ahead"}))
+    tomorrow = time.time() + 86400
+    os.utime(ahead, (tomorrow, tomorrow))  # `cp -p` from a host whose clock is a day ahead
+    with caplog.at_level("WARNING", logger="content_miner.pipeline.inbox"):
+        assert inbox.waiting() == [], "first seen: it may still be being written"
+        assert wait_for(lambda: inbox.waiting() == [ahead], timeout=10, what="the file to settle")
+        inbox.waiting()
+    warnings = [r.getMessage() for r in caplog.records if "ahead.json" in r.getMessage()]
+    assert len(warnings) == 1 and "dated" in warnings[0] and "in the future" in warnings[0]

@@ -156,7 +156,7 @@ def test_watchdog_picks_up_a_dropped_file_within_two_seconds_and_stops_on_sigter
         first = wait_for(lambda: next((e for e in module1_events(data) if e["username"] == "dropped"), None),
                          timeout=10, what="stage 1 for the dropped account")
         assert first["stage_number"] == 1 and first["timestamp"] - dropped_at <= 2.0
-        wait_for(lambda: any(e["stage_number"] == 7 for e in module1_events(data)), what="the plan")
+        wait_for(lambda: any(e["stage_number"] == 7 for e in module1_events(data)), timeout=120, what="the plan")
     finally:
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=10) == 0

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import time
 from pathlib import Path
 
 from content_miner.common.account import AccountKey
@@ -33,6 +35,8 @@ def test_module1_takes_jobs_in_fair_order_and_records_how_each_ended(tmp_path: P
     source = write_source(tmp_path / "posts.jsonl", posts=40)
     flood = [submit(paths, store, f"flood_{index}", "flooder", source) for index in range(3)]
     other = submit(paths, store, "other_one", "other", source)
+    tomorrow = time.time() + 86400  # dated ahead of the clock (a clock step, `cp -p` from a host ahead)
+    os.utime(paths.inbox / job_file_name(other), (tomorrow, tomorrow))
     broken = submit(paths, store, "broken_one", "other", body='{"platform": "twitter", "username": ')
 
     result = run_direct(paths.root, "--once", "--quiet", "--poll-seconds", "0.2")  # watchdog mode, until empty

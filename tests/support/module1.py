@@ -5,17 +5,16 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
 
 from content_miner.pipeline.sample_account import generate_sample_posts, to_jsonl
 from content_miner.tracker import MinerStageTracker
+from support.waiting import wait_for
+
+__all__ = ["module1_env", "module1_events", "run_direct", "start_watchdog", "wait_for", "write_source"]
 
 REPO = Path(__file__).resolve().parents[2]
 MAIN = REPO / "Miners" / "main.py"
-T = TypeVar("T")
 
 
 def module1_env(**extra: str) -> dict[str, str]:
@@ -48,16 +47,6 @@ def write_source(path: Path, posts: int = 60, seed: int = 3) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(to_jsonl(generate_sample_posts(seed=seed, n_posts=posts, days=60)), encoding="utf-8")
     return path
-
-
-def wait_for(condition: Callable[[], T], timeout: float = 120.0, what: str = "condition") -> T:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def module1_events(data_dir: Path) -> list[dict]:

@@ -12,7 +12,8 @@ from __future__ import annotations
 import os
 import signal
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from types import FrameType
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
@@ -51,3 +52,28 @@ class ShutdownSignals:
         self.requested.set()
         for action in list(self._actions):
             action(signum)
+
+
+class StopDuringStartUp(BaseException):
+    """A stop signal arrived while the program was still starting (a BaseException, like
+    KeyboardInterrupt, so no `except Exception` on the way swallows it)."""
+
+
+@contextmanager
+def starting_up(signals: ShutdownSignals) -> Iterator[None]:
+    """While the block runs (the heavy imports, opening files and sockets), the first SIGINT/SIGTERM
+    interrupts it at once with StopDuringStartUp, instead of the program finishing a start that takes
+    seconds on a busy machine only to stop."""
+    active = True
+
+    def interrupt(_signum: int) -> None:
+        if active:
+            raise StopDuringStartUp()
+
+    signals.then(interrupt)
+    if signals.first is not None:
+        raise StopDuringStartUp()
+    try:
+        yield
+    finally:
+        active = False

@@ -12,11 +12,13 @@ from __future__ import annotations
 import argparse
 import logging
 import signal
+import socket
 import sys
+from typing import TYPE_CHECKING
 
 from content_miner.common.endpoints import remove_endpoint, write_endpoint
 from content_miner.common.layout import DATA_DIR_ENV, DataLayout, keep_tool_files_inside
-from content_miner.common.shutdown import ShutdownSignals
+from content_miner.common.shutdown import ShutdownSignals, StopDuringStartUp, starting_up
 from content_miner.images.settings import (
     DEFAULT_POLL_INTERVAL_S,
     DEFAULT_PORT,
@@ -24,6 +26,11 @@ from content_miner.images.settings import (
     HOST,
     SOURCE_NAME,
 )
+
+if TYPE_CHECKING:
+    from content_miner.images.renderer import CardRenderer
+    from content_miner.images.server import QueryServer
+    from content_miner.images.service import ImageService
 
 logger = logging.getLogger("module2")
 
@@ -50,50 +57,29 @@ def main(argv: list[str] | None = None) -> int:
         level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
     )
     logging.getLogger("filelock").setLevel(logging.WARNING)  # it logs every acquire at DEBUG
-    if signals.first is not None:
-        return _stopped_during_start_up(signals)
-
     paths = DataLayout.from_settings(args.data_dir)
-    root = paths.root
-    keep_tool_files_inside(root)
-    from pydantic import ValidationError
-
-    from content_miner.images.api import create_app
-    from content_miner.images.renderer import create_renderer
-    from content_miner.images.server import bind_socket, make_server
-    from content_miner.images.service import ImageService
-    from content_miner.images.settings import ServiceSettings
-    from content_miner.stage_calls import configure, stage_complete, stage_start
-
-    configure(paths.status_file, source=SOURCE_NAME)
-    stage_start(0, "Starting image generator and query handler")
-
+    sock = None
     try:
-        settings = ServiceSettings(
-            layout=paths, port=args.port, poll_interval_s=args.poll_interval, renderer=args.renderer
-        )
-        renderer = create_renderer(settings.renderer)
-        root.mkdir(parents=True, exist_ok=True)
-        service = ImageService(settings, renderer)
-    except (ValidationError, KeyError, OSError) as err:
-        return _refuse_start(_one_line(err))
-    try:
-        sock = bind_socket(settings.host, settings.port)
-    except OSError as err:
-        return _refuse_start(f"cannot listen on {settings.host}:{settings.port}: {_one_line(err)}")
+        with starting_up(signals):
+            ready = _start(paths, args)
+            if isinstance(ready, int):
+                return ready
+            service, server, sock, renderer = ready
 
-    server = make_server(create_app(service))
+            def stop(signum: int) -> None:
+                logger.info("Received %s; shutting down", signal.Signals(signum).name)
+                service.request_stop()
+                server.request_exit()
 
-    def stop(signum: int) -> None:
-        logger.info("Received %s; shutting down", signal.Signals(signum).name)
-        service.request_stop()
-        server.request_exit()
-
-    signals.then(stop)
-    if signals.first is not None:  # checked after `then`: a signal from here on runs `stop`
-        sock.close()
+            signals.then(stop)
+    except StopDuringStartUp:
+        if sock is not None:
+            sock.close()
         return _stopped_during_start_up(signals)
+    from content_miner.stage_calls import stage_complete
 
+    settings = service.settings
+    root = paths.root
     port = sock.getsockname()[1]
     endpoint = paths.endpoint_file(SOURCE_NAME)
     service.start()
@@ -111,6 +97,37 @@ def main(argv: list[str] | None = None) -> int:
         sock.close()
     logger.info("Stopped")
     return 0
+
+
+def _start(paths: DataLayout, args: argparse.Namespace) -> tuple[ImageService, QueryServer, socket.socket,
+                                                                  CardRenderer] | int:
+    """The service, its server, its listening socket and renderer; an exit code if it cannot start."""
+    keep_tool_files_inside(paths.root)
+    from pydantic import ValidationError
+
+    from content_miner.images.api import create_app
+    from content_miner.images.renderer import create_renderer
+    from content_miner.images.server import bind_socket, make_server
+    from content_miner.images.service import ImageService
+    from content_miner.images.settings import ServiceSettings
+    from content_miner.stage_calls import configure, stage_start
+
+    configure(paths.status_file, source=SOURCE_NAME)
+    stage_start(0, "Starting image generator and query handler")
+    try:
+        settings = ServiceSettings(
+            layout=paths, port=args.port, poll_interval_s=args.poll_interval, renderer=args.renderer
+        )
+        renderer = create_renderer(settings.renderer)
+        paths.root.mkdir(parents=True, exist_ok=True)
+        service = ImageService(settings, renderer)
+    except (ValidationError, KeyError, OSError) as err:
+        return _refuse_start(_one_line(err))
+    try:
+        sock = bind_socket(settings.host, settings.port)
+    except OSError as err:
+        return _refuse_start(f"cannot listen on {settings.host}:{settings.port}: {_one_line(err)}")
+    return service, make_server(create_app(service)), sock, renderer
 
 
 def _stopped_during_start_up(signals: ShutdownSignals) -> int:

@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from content_miner.common import layout
-from content_miner.common.shutdown import ShutdownSignals
+from content_miner.common.shutdown import ShutdownSignals, StopDuringStartUp, starting_up
 
 if TYPE_CHECKING:
     from content_miner.pipeline.pipeline import PipelineSettings
@@ -77,6 +77,9 @@ def main(argv: list[str] | None = None) -> int:
     reporter = _stage_lines(args.quiet)
     try:
         code, result = _run(args, paths, signals)
+    except StopDuringStartUp:
+        logger.info("Received %s during start-up; stopped", signals.first)
+        code, result = 0, ""
     finally:
         if reporter is not None:
             reporter.stop_monitoring()  # the last stage lines come before the result line
@@ -99,35 +102,30 @@ def _run(args: argparse.Namespace, paths: layout.DataLayout, signals: ShutdownSi
         except AccountFileError as exc:
             stage_failed(0, str(exc))
             return 2, str(exc)
-    if signals.first is not None:
-        logger.info("Received %s during start-up; stopped", signals.first)
-        return 0, ""
-    # Imported only now: matplotlib reads MPLCONFIGDIR when it is imported.
-    from filelock import FileLock, Timeout
+    with starting_up(signals):  # a stop signal from here on ends the start at once
+        # Imported only now: matplotlib reads MPLCONFIGDIR when it is imported.
+        from filelock import FileLock, Timeout
 
-    from content_miner.pipeline.inbox import AccountInbox
-    from content_miner.pipeline.jobs import JobStore
-    from content_miner.pipeline.modes import interrupt_on, run_direct
-    from content_miner.pipeline.pipeline import AccountPipeline
-    from content_miner.pipeline.watchdog import InboxWatcher, WatchSettings
+        from content_miner.pipeline.inbox import AccountInbox
+        from content_miner.pipeline.jobs import JobStore
+        from content_miner.pipeline.modes import interrupt_on, run_direct
+        from content_miner.pipeline.pipeline import AccountPipeline
+        from content_miner.pipeline.watchdog import InboxWatcher, WatchSettings
 
-    try:
-        paths.root.mkdir(parents=True, exist_ok=True)
-        settings = pipeline_settings(paths, args, os.environ)
-    except (OSError, ValueError) as exc:
-        return 2, f"cannot start: {' '.join(str(exc).split())}"
-    pipeline = AccountPipeline(settings)
-    # One Module 1 per data directory: the embedded vector store belongs to one process.
-    lock = FileLock(str(paths.module1_lock), timeout=0)
-    try:
-        lock.acquire()
-    except Timeout:
-        return 3, f"another Module 1 is running on {paths.root}; drop an account file in {paths.inbox} instead"
-    stop = threading.Event()
-    interrupt_on(signals, stop)
-    if signals.first is not None:
-        logger.info("Received %s during start-up; stopped", signals.first)
-        return 0, ""
+        try:
+            paths.root.mkdir(parents=True, exist_ok=True)
+            settings = pipeline_settings(paths, args, os.environ)
+        except (OSError, ValueError) as exc:
+            return 2, f"cannot start: {' '.join(str(exc).split())}"
+        pipeline = AccountPipeline(settings)
+        # One Module 1 per data directory: the embedded vector store belongs to one process.
+        lock = FileLock(str(paths.module1_lock), timeout=0)
+        try:
+            lock.acquire()
+        except Timeout:
+            return 3, f"another Module 1 is running on {paths.root}; drop an account file in {paths.inbox} instead"
+        stop = threading.Event()
+        interrupt_on(signals, stop)  # from now on a signal stops between accounts or interrupts a stage
     if request is not None:
         return run_direct(pipeline, request, force_fresh=args.force_fresh)
     try:

@@ -37,6 +37,7 @@ class AccountInbox:
         self.processed = layout.inbox_processed
         self.failed_dir = layout.inbox_failed
         self.clock = clock
+        self._future: dict[str, tuple[float, int]] = {}  # files dated ahead of the clock: first seen, size
 
     def drop(self, name: str, body: dict) -> Path:
         """Put an account file into the inbox under `name`, atomically: a dot-named temp file (which
@@ -95,12 +96,30 @@ class AccountInbox:
             try:
                 if entry.is_dir(follow_symlinks=False):
                     continue
-                mtime = entry.stat(follow_symlinks=False).st_mtime
+                info = entry.stat(follow_symlinks=False)
             except FileNotFoundError:
                 continue
-            if not settled_only or now - mtime >= SETTLE_S:
-                found.append((mtime, entry.name, Path(entry.path)))
+            if not settled_only or self._settled(entry.name, info.st_mtime, info.st_size, now):
+                found.append((info.st_mtime, entry.name, Path(entry.path)))
         return [path for _, _, path in sorted(found)]
+
+    def _settled(self, name: str, mtime: float, size: int, now: float) -> bool:
+        """Old enough not to be still being written. A file dated ahead of the clock (a clock step,
+        `cp -p` from a host that is ahead) cannot be judged by its date: it is settled once it has
+        kept its size for SETTLE_S on our own clock, and processed with one warning."""
+        if mtime <= now + SETTLE_S:
+            return now - mtime >= SETTLE_S
+        seen = self._future.get(name)
+        here = time.monotonic()
+        if seen is None or seen[1] != size:
+            self._future[name] = (here, size)
+            if seen is None:
+                logger.warning("Account file %s is dated %.0f s in the future (is a clock wrong?); "
+                               "processing it anyway", name, mtime - now)
+            return False
+        if len(self._future) > 10_000:
+            self._future.clear()
+        return here - seen[0] >= SETTLE_S
 
     def claim(self, path: Path) -> Path | None:
         """Move `path` into processing/; None if another process took it first."""

@@ -9,9 +9,11 @@ refuses one (a full disk) costs that record a warning line, not the account.
 
 from __future__ import annotations
 
+import functools
 import logging
 import sqlite3
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,6 +42,8 @@ class InboxJobs:
         self.store = store
         self.clock = clock
         self._read: dict[tuple[str, int, int], AccountRequest] = {}  # hand-dropped files, by (name, mtime, size)
+        self._pending: deque[tuple[str, Callable[[], object]]] = deque()  # job record writes held back
+        self._holding = False
 
     # -- choosing -----------------------------------------------------------------------------
 
@@ -85,11 +89,31 @@ class InboxJobs:
     # -- moving a job along -------------------------------------------------------------------
 
     def record(self, what: str, action: Callable[P, object], *args: P.args, **kwargs: P.kwargs) -> None:
-        """`action(*args, **kwargs)`, a job record write that must not stop the account's processing."""
-        try:
-            action(*args, **kwargs)
-        except sqlite3.Error as exc:
-            logger.warning("Could not record %s in the job records: %s", what, exc)
+        """`action(*args, **kwargs)`, a job record write that must not stop the account's processing.
+
+        One the database refuses (a full disk) is kept, with every later one, and written in order by
+        `retry_pending` once it can be: a failure's reason outlives a disk that was full for a while.
+        """
+        self._pending.append((what, functools.partial(action, *args, **kwargs)))
+        self.retry_pending()
+
+    def retry_pending(self) -> int:
+        """Write the held-back job record updates, oldest first; returns how many are still held."""
+        while self._pending:
+            what, write = self._pending[0]
+            try:
+                write()
+            except sqlite3.Error as exc:
+                if not self._holding:
+                    logger.warning("Could not record %s in the job records (%s); keeping it to write later",
+                                   what, exc)
+                self._holding = True
+                return len(self._pending)
+            self._pending.popleft()
+        if self._holding:
+            logger.warning("The job records accepted the updates they had refused")
+            self._holding = False
+        return 0
 
     # -- start-up -----------------------------------------------------------------------------
 

@@ -100,7 +100,18 @@ class AccountPipeline:
         return self._index
 
     def _index_posts(self, key: AccountKey, posts: tuple) -> IndexedPosts:
-        return self._post_index().index_posts(key.platform, key.username, posts)
+        try:
+            return self._post_index().index_posts(key.platform, key.username, posts)
+        except BaseException:
+            # After any failure (a full disk, a lost server) the next account opens the index afresh
+            # instead of trusting a client whose last write failed.
+            self._drop_index()
+            raise
+
+    def _drop_index(self) -> None:
+        if self._index is not None:
+            self._index.close()
+            self._index = None
 
     def run(self, request: AccountRequest, *, scrape_message: str | None = None,
             on_stage: Callable[[int], None] | None = None) -> PipelineResult:

@@ -123,6 +123,16 @@ class PostIndex:
         except Exception as exc:
             raise VectorIndexError(f"cannot open collection {self.name}: {exc}") from exc
 
+    def close(self) -> None:
+        """Let go of the client and, for the embedded store, of Chroma's engine for this directory,
+        so opening it again starts afresh (Chroma keeps one engine per path for the whole process)."""
+        close = getattr(self._client, "close", None)
+        try:
+            if callable(close):
+                close()
+        except Exception as exc:  # closing a client that just failed may fail too: it is dropped anyway
+            logger.debug("closing the vector index client: %r", exc)
+
     @classmethod
     def open(cls, index_dir: Path, *, chroma_url: str | None = None, embedder: Embedder | None = None) -> PostIndex:
         """The server's index when `chroma_url` is set, else the embedded one in `index_dir`."""

@@ -60,6 +60,7 @@ class InboxWatcher:
         after_work = False
         try:
             while not self.stop.is_set():
+                self.jobs.retry_pending()
                 self._prune()
                 candidates = [path for path in self.inbox.waiting() if not self._still_unmovable(path)]
                 chosen = self.jobs.next_waiting(candidates, self._reject_unread) if candidates else None
