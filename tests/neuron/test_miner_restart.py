@@ -9,8 +9,10 @@ from collections.abc import Callable
 
 import psutil
 
+from content_miner.common.layout import DataLayout
 from content_miner.neuron.crash_marking import INTERRUPTED
 from content_miner.neuron.miner_client import MinerClient, axon_info, mock_keys
+from content_miner.pipeline.jobs import JobStore
 from content_miner.tracker import MinerStageTracker
 from support.miner import MinerRun, run
 from support.waiting import wait_for
@@ -28,9 +30,13 @@ def test_a_stage_left_running_by_a_killed_miner_is_closed_when_it_starts_again(
     stale = tracker.get_current_stage(source="module1", username="sample_creator")
     assert (stale["stage_number"], stale["status"], stale["pid"]) == (3, "running", module1)
 
-    second = start_miner("--no_sample", data_dir=first.data_dir)
+    second = start_miner(data_dir=first.data_dir)  # --mock again: its sample is still under way
     second.wait_line(rf"ERROR.*❌ Stage 3 Failed - Vector Database for sample_creator - Error: {INTERRUPTED}")
     second.wait_line("Stage monitoring activated")
+    second.wait_line("Mock mode: the sample account sample_creator is already queued or being processed")
+    sample_jobs = [job for job in JobStore(DataLayout(first.data_dir).jobs).in_state("queued", "running", "done")
+                   if job.username == "sample_creator"]
+    assert len(sample_jobs) == 1, "queued once, whatever the restarts"
     assert "already exists" not in second.log()  # the mock wallets are reused quietly
     closed = [e for e in tracker.read_events(0) if e["source"] == "module1" and e["status"] == "failed"]
     assert [(e["stage_number"], e["username"], e["pid"]) for e in closed] == [(3, "sample_creator", module1)]

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import signal
 import socket
 import sys
 from typing import TYPE_CHECKING
@@ -66,8 +65,7 @@ def main(argv: list[str] | None = None) -> int:
                 return ready
             service, server, sock, renderer = ready
 
-            def stop(signum: int) -> None:
-                logger.info("Received %s; shutting down", signal.Signals(signum).name)
+            def stop(_signum: int) -> None:  # sets flags only: a signal handler must not log
                 service.request_stop()
                 server.request_exit()
 
@@ -91,6 +89,8 @@ def main(argv: list[str] | None = None) -> int:
     stage_complete(0, f"Image generator and query handler ready on {settings.host}:{port}")
     try:
         server.run(sockets=[sock])
+        if signals.first is not None:
+            logger.info("Received %s; shutting down", signals.first)
     finally:
         remove_endpoint(endpoint)
         service.stop()

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from content_miner.common import layout
-from content_miner.common.shutdown import ShutdownSignals
+from content_miner.common.shutdown import ShutdownSignals, StopDuringStartUp, starting_up
 from content_miner.neuron.log_format import plain_console_lines
 
 LOOPBACK = "127.0.0.1"
@@ -41,7 +41,38 @@ def main(argv: list[str] | None = None, *, signals: ShutdownSignals | None = Non
     # only in its data directory (wallets are read from --wallet.path as usual).
     os.environ.setdefault("READ_ONLY", "1")
     os.environ.setdefault("PYTHONDONTWRITEBYTECODE", "1")  # nor do the modules it starts write in the tree
-    args = list(sys.argv[1:] if argv is None else argv)
+    try:
+        with starting_up(signals):  # a stop now ends the start at once, not after seconds of imports
+            prepared = _prepare(list(sys.argv[1:] if argv is None else argv))
+    except StopDuringStartUp:
+        print(f"miner: received {signals.first} during start-up; stopped before starting", file=sys.stderr,
+              flush=True)
+        return 0
+    if isinstance(prepared, int):
+        return prepared
+    config, paths = prepared
+    import bittensor as bt
+
+    from content_miner.neuron.axon_server import AxonStartError
+    from content_miner.neuron.chain import ChainError
+    from content_miner.neuron.content_miner import ContentMiner
+
+    miner = ContentMiner(config, paths, stop_requested=signals.requested)
+    signals.then(miner.on_signal)
+    if signals.first is not None:  # it came between the start-up and `then`
+        miner.stop_signal = signals.first
+        miner.stop_requested.set()
+    try:
+        with miner:
+            miner.run_until_stopped()
+    except (ChainError, AxonStartError) as err:
+        bt.logging.error(f"Cannot start: {err}")
+        return 1
+    return 0
+
+
+def _prepare(args: list[str]) -> tuple[Any, layout.DataLayout] | int:
+    """The configuration, checked, and the logging set up; an exit code if they cannot be."""
     from content_miner.neuron.config import build_config
     from content_miner.neuron.config_checks import check_config
 
@@ -51,34 +82,18 @@ def main(argv: list[str] | None = None, *, signals: ShutdownSignals | None = Non
         print(f"neurons/miner.py: error: {problem}", file=sys.stderr)
         return 2
     paths = layout.DataLayout.from_settings(config.data_dir)
-    data_dir = paths.root
-    config.data_dir = str(data_dir)
-    layout.keep_tool_files_inside(data_dir)  # the modules inherit it
-    import bittensor as bt
+    config.data_dir = str(paths.root)
+    layout.keep_tool_files_inside(paths.root)  # the modules inherit it
     from bittensor.utils import networking
-
-    from content_miner.neuron.axon_server import AxonStartError
-    from content_miner.neuron.chain import ChainError
-    from content_miner.neuron.content_miner import ContentMiner
 
     if config.mock:
         # Offline: the public-IP lookup of Axon/Dendrite would hang on the network (BITTENSOR.md).
         networking.get_external_ip = lambda: LOOPBACK
     try:
-        data_dir.mkdir(parents=True, exist_ok=True)
-        configure_logging(config, data_dir)
+        paths.root.mkdir(parents=True, exist_ok=True)
+        configure_logging(config, paths.root)
     except OSError as err:
-        print(f"neurons/miner.py: error: cannot use data directory {data_dir}: {err.strerror or err}", file=sys.stderr)
+        print(f"neurons/miner.py: error: cannot use data directory {paths.root}: {err.strerror or err}",
+              file=sys.stderr)
         return 2
-    if signals.first is not None:
-        bt.logging.info(f"Received {signals.first} during start-up; stopped before starting")
-        return 0
-    miner = ContentMiner(config, paths, stop_requested=signals.requested)
-    signals.then(miner.on_signal)
-    try:
-        with miner:
-            miner.run_until_stopped()
-    except (ChainError, AxonStartError) as err:
-        bt.logging.error(f"Cannot start: {err}")
-        return 1
-    return 0
+    return config, paths

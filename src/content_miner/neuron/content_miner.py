@@ -17,6 +17,7 @@ import bittensor as bt
 
 from content_miner.common.endpoints import remove_endpoint, write_endpoint
 from content_miner.common.layout import DataLayout
+from content_miner.common.shutdown import wait
 from content_miner.neuron.access_policy import AccessPolicy, AccessSettings, RateLimiter
 from content_miner.neuron.account_jobs import AccountJobs, JobPolicy
 from content_miner.neuron.axon_handlers import SynapseHandlers
@@ -48,6 +49,7 @@ class ContentMiner:
         self.reporter: MinerStageReporter | None = None
         self.tracker: MinerStageTracker | None = None
         self.jobs: JobStore | None = None
+        self.stop_signal: str | None = None
         self._next_sync = 0.0
         self._started = False  # start() went through: only then is "Miner stopped" news
 
@@ -128,8 +130,10 @@ class ContentMiner:
     # -- run ----------------------------------------------------------------------------------
 
     def on_signal(self, signum: int) -> None:
-        """The first SIGINT/SIGTERM (`ShutdownSignals` notes and ignores the later ones)."""
-        bt.logging.info(f"Received {signal.Signals(signum).name}; shutting down")
+        """The first SIGINT/SIGTERM (`ShutdownSignals` notes and ignores the later ones). Only sets
+        the event: a signal handler must not log (it may interrupt the same thread inside a logging
+        call holding bt.logging's lock: the miner froze that way); the main loop says it."""
+        self.stop_signal = signal.Signals(signum).name
         self.stop_requested.set()
 
     def status_text(self) -> str:
@@ -141,12 +145,13 @@ class ContentMiner:
 
     def run_until_stopped(self) -> None:
         interval = float(self.config.status.interval)
-        while not self.stop_requested.wait(interval):
+        while not wait(self.stop_requested, interval):
             try:
                 bt.logging.info(self.status_text())
             except Exception as err:
                 bt.logging.warning(f"Status line unavailable: {type(err).__name__}: {err}")
             self._maybe_resync()
+        bt.logging.info(f"Received {self.stop_signal or 'a stop request'}; shutting down")
 
     def _maybe_resync(self) -> None:
         if self.chain is None or time.monotonic() < self._next_sync:

@@ -139,6 +139,8 @@ def _run(args: argparse.Namespace, paths: layout.DataLayout, signals: ShutdownSi
         watcher.run()
     except Exception as exc:  # start-up failure, already reported as a failed Stage 0
         return 1, " ".join(str(exc).split())
+    if signals.first is not None:
+        logger.info("Received %s; stopped", signals.first)
     logger.info("Watchdog mode stopped: %d accounts processed, %d failed", watcher.processed, watcher.failed)
     return 0, ""
 

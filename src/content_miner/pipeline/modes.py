@@ -4,7 +4,6 @@ is `watchdog.InboxWatcher`."""
 from __future__ import annotations
 
 import logging
-import signal
 import threading
 
 from content_miner.common.shutdown import ShutdownSignals
@@ -19,8 +18,7 @@ def interrupt_on(signals: ShutdownSignals, stop: threading.Event) -> None:
     """The first signal stops between accounts, or interrupts the current stage (exit code 0);
     later ones are ignored (`ShutdownSignals`), so the clean-up itself is never interrupted."""
 
-    def on_signal(signum: int) -> None:
-        logger.info("Received %s; stopping", signal.Signals(signum).name)
+    def on_signal(_signum: int) -> None:  # no logging in a signal handler: the loop says it
         stop.set()
         raise Shutdown()
 

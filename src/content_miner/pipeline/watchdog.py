@@ -13,6 +13,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from content_miner.common.shutdown import wait
 from content_miner.pipeline.account import AccountFileError, load_account_file
 from content_miner.pipeline.inbox import AccountInbox
 from content_miner.pipeline.inbox_jobs import InboxJobs
@@ -77,7 +78,7 @@ class InboxWatcher:
                     break
                 self._wait_cycle("Waiting for accounts to process" if after_work else None)
                 after_work = False
-                self.stop.wait(self.settings.poll_seconds)
+                wait(self.stop, self.settings.poll_seconds)
         except Shutdown:
             pass
         finally:

@@ -1,0 +1,63 @@
+"""Stopping at any moment: during start-up, twice in a row (pm2's SIGINT, then SIGTERM), and a
+module that gets two signals; the process exits 0 and no log holds a traceback."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from support.miner import MinerRun
+from support.module1 import MAIN as MODULE1
+from support.module1 import module1_env
+from support.module2 import catches
+from support.waiting import wait_for
+
+
+def test_a_stop_while_bittensor_is_still_importing_exits_0_without_a_traceback(
+        start_miner: Callable[..., MinerRun]) -> None:
+    miner = start_miner("--no_sample")
+    assert miner.process is not None
+    # SIGTERM, as pm2 sends it (contrib's kill_signal), once neurons/miner.py's first lines caught it:
+    # before that, in the interpreter's own start, SIGTERM's default action ends it without a word.
+    wait_for(lambda: catches(miner.process.pid, signal.SIGTERM), timeout=30, interval=0.001,
+             what="the miner's handlers")
+    miner.send(signal.SIGTERM)
+    assert miner.process.wait(timeout=60) == 0
+    log = miner.log()
+    assert "Traceback" not in log and "KeyboardInterrupt" not in log
+    assert "received SIGTERM during start-up; stopped before starting" in log
+
+
+def test_a_second_signal_while_stopping_is_one_line_and_changes_nothing(start_miner: Callable[..., MinerRun]) -> None:
+    miner = start_miner("--no_sample")
+    miner.wait_line("Stage monitoring activated", timeout=90)
+    assert miner.process is not None
+    miner.send(signal.SIGINT)
+    miner.send(signal.SIGTERM)
+    assert miner.process.wait(timeout=15) == 0
+    log = miner.log()
+    assert log.count("received SIGTERM while stopping; already stopping") == 1
+    assert "Traceback" not in log and "Miner stopped" in log
+
+
+def test_module1_stopped_twice_in_a_row_exits_0_and_puts_the_account_back(tmp_path: Path) -> None:
+    """pm2's tree kill sent each module SIGINT and then the miner's SIGTERM; Module 1 raised on both."""
+    data = tmp_path / "data"
+    log = tmp_path / "module1.log"
+    with log.open("wb") as out:
+        module1 = subprocess.Popen([sys.executable, str(MODULE1), "--data-dir", str(data), "--poll-seconds", "0.2"],
+                                   stdout=out, stderr=subprocess.STDOUT, env=module1_env())
+    try:
+        wait_for(lambda: "Watchdog mode initialized successfully" in log.read_text(), timeout=120,
+                 what="Module 1 to start")
+        module1.send_signal(signal.SIGINT)
+        module1.send_signal(signal.SIGTERM)
+        assert module1.wait(timeout=30) == 0
+    finally:
+        if module1.poll() is None:
+            module1.kill()
+    text = log.read_text()
+    assert "Traceback" not in text and "received SIGTERM while stopping; already stopping" in text
