@@ -74,6 +74,8 @@ class LogWriter:
         self._snapshot_seq = -1  # the last seq of the snapshot this process wrote last
         self._next = {"snapshot": 0.0, "checkpoint": 0.0, "spills": 0.0, "prune": 0.0}
         self.thread = SelfRestartingThread("stage-tracker-housekeeping", self._tick, TICK_S)
+        if retention is not None:  # the owner's housekeeping runs from the start: it may never write itself
+            self.thread.poke()
 
     def after_fork(self) -> None:
         """In a forked child: nothing of the parent's (its queue is the parent's to write; a lock one
