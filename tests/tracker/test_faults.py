@@ -151,6 +151,29 @@ def test_a_log_this_process_may_not_use_is_kept_aside_and_replaced(status_path: 
     assert len(sqlite3.connect(aside).execute("SELECT * FROM events").fetchall()) == 3, "kept whole"
 
 
+def test_a_log_replaced_while_a_reader_opens_it_is_not_taken_for_the_old_one(status_path: Path, monkeypatch) -> None:
+    """Found by a flaky run: the reader took the file's identity, the writer set the damaged file aside and put
+    a new log in its place, the reader connected to the new one under the old identity, and at its next read
+    moved the new log's live WAL aside as its own stale one: every event since the repair was lost."""
+    from content_miner.tracker import stage_log
+
+    writer = _written(status_path, 1)
+    writer.log_path.write_bytes(b"\x00garbage" * 100)
+    reader = MinerStageTracker(status_path)
+    real_connect, armed = stage_log._connect, [True]
+
+    def connect_after_a_repair(path: Path, wait_s: float) -> sqlite3.Connection:
+        if armed.pop() if armed else False:
+            writer.stage_complete(1, "second")  # the repair happens between the reader's two steps
+        return real_connect(path, wait_s)
+
+    monkeypatch.setattr(stage_log, "_connect", connect_after_a_repair)
+    assert [e["message"] for e in reader.read_events()] == ["second"]
+    writer.stage_start(2, "third")
+    assert [e["message"] for e in reader.read_events()] == ["second", "third"]
+    assert [e["message"] for e in writer.read_events()] == ["second", "third"]
+
+
 def test_a_directory_in_place_of_the_log_is_moved_aside(status_path: Path, caplog) -> None:
     log_path = status_path.with_name("stage_log.sqlite3")
     log_path.mkdir(parents=True)

@@ -67,8 +67,9 @@ class StageLog:
 
     # -- the connection ------------------------------------------------------------------------
 
-    def connection(self, *, create: bool) -> sqlite3.Connection | None:
-        """The open log, reopened if the file changed; None when there is none (and not `create`)."""
+    def connection(self, *, create: bool, deadline: float | None = None) -> sqlite3.Connection | None:
+        """The open log, reopened if the file changed; None when there is none (and not `create`).
+        Opening waits for other processes (WAL recovery) until `deadline` at most (else 1 s)."""
         found = log_file.identity(self.path)
         if self._db is not None and found == self._identity and self._pid == os.getpid():
             return self._db
@@ -84,12 +85,13 @@ class StageLog:
             if not create:
                 return None
             self._create(replacing=True, why="had a directory in its place")
-        return self._open(create)
+        return self._open(create, deadline)
 
-    def _open(self, create: bool) -> sqlite3.Connection | None:
+    def _open(self, create: bool, deadline: float | None, attempts: int = 3) -> sqlite3.Connection | None:
         found = log_file.identity(self.path)
+        wait_s = 1.0 if deadline is None else max(0.001, deadline - time.monotonic())
         try:
-            db = _connect(self.path)
+            db = _connect(self.path, wait_s)
             try:
                 db.execute("PRAGMA synchronous=NORMAL")  # durable against a killed process, not power loss
                 db.execute("PRAGMA wal_autocheckpoint=0")  # checkpoints run in the background, not in a call
@@ -103,6 +105,9 @@ class StageLog:
                 if meta.get("format") != log_file.FORMAT:
                     raise sqlite3.DatabaseError("not a stage log")
                 last = last_seq(db)
+                moved = log_file.identity(self.path) != found
+                if moved:  # replaced while we opened it: this connection may be on either file, and
+                    db.close()  # taking the new one for the old would move its live WAL aside later
             except BaseException:
                 db.close()
                 raise
@@ -112,8 +117,12 @@ class StageLog:
                 raise (Busy if kind == "busy" else Unavailable)(f"{exc}") from None
             if log_file.identity(self.path) == found:  # nobody repaired it meanwhile
                 self._create(replacing=True, why=f"was unusable ({exc})")
-            return self._open(create=False)
-        self._db, self._identity, self._pid, self._busy_ms = db, found, os.getpid(), 100
+            return self._open(False, deadline)
+        if moved:
+            if attempts <= 1:
+                raise Unavailable("the stage log was replaced again and again while being opened")
+            return self._open(create, deadline, attempts - 1)
+        self._db, self._identity, self._pid, self._busy_ms = db, found, os.getpid(), int(wait_s * 1000)
         self._sides = log_file.side_identities(self.path)
         self.known_seq = max(self.known_seq, snapshot.last_seq(self.status_file))
         if last < self.known_seq:
@@ -160,7 +169,7 @@ class StageLog:
         """Run `action` in one write transaction, waiting for the lock until `deadline` at most.
         Raises Busy or Unavailable; repairs damage on the way."""
         for attempt in range(2):
-            db = self.connection(create=True)
+            db = self.connection(create=True, deadline=deadline)
             assert db is not None
             try:
                 wait_ms = max(0, min(100, int((deadline - time.monotonic()) * 1000)))
@@ -213,7 +222,7 @@ class StageLog:
         if self._checkpointer is None or self._checkpointed != target:
             if self._checkpointer is not None:
                 self._checkpointer.close()
-            self._checkpointer, self._checkpointed = _connect(self.path), target
+            self._checkpointer, self._checkpointed = _connect(self.path, 1.0), target
         self._checkpointer.execute("PRAGMA wal_checkpoint(PASSIVE)")
 
     def _failure(self, exc: sqlite3.Error) -> tuple[str, sqlite3.Error]:
@@ -231,10 +240,10 @@ class StageLog:
         return kind, exc
 
 
-def _connect(path: Path) -> sqlite3.Connection:
-    """A connection to an existing log (never creating one), 100 ms busy timeout."""
+def _connect(path: Path, wait_s: float) -> sqlite3.Connection:
+    """A connection to an existing log (never creating one) that waits `wait_s` at most for a lock."""
     return sqlite3.connect(f"{path.as_uri()}?mode=rw", uri=True, isolation_level=None, check_same_thread=False,
-                           timeout=0.1)
+                           timeout=wait_s)
 
 
 # -- statements, on a connection inside a transaction ---------------------------------------------
