@@ -4,11 +4,11 @@
     python scripts/bench_tracker.py [--calls 1000] [--writers 8] [--rate 100] [--data-dir DIR]
 
 Writers are separate processes (fresh interpreters) calling `stage_start`/`stage_complete` on one
-status file; `--rate` paces each writer (calls per second, jittered) like a busy pipeline, and a
+stage log; `--rate` paces each writer (calls per second, jittered) like a busy pipeline, and a
 second run repeats the measurement with no pacing at all (every writer in a tight loop) as the
-worst case. A reader process parses the whole file as fast as it can meanwhile and counts reads
-that are not valid JSON (torn). Lost events are counted in the durable history after the run, and
-every transition must reach the reporter's log exactly once.
+worst case. A reader process parses the status file (the JSON snapshot) as fast as it can meanwhile
+and counts reads that are not valid JSON (torn). Lost and duplicated events are counted in the
+stage log after the run, and every transition must reach the reporter's log exactly once.
 """
 
 from __future__ import annotations
@@ -94,14 +94,14 @@ def run_writers(root: Path, writers: int, calls: int, rate: float) -> dict:
     for proc in (*procs, reader):
         proc.join()
     reporter.stop_monitoring()
-    tracker.sync_history()
     latencies, stats = [], []
     for out in outs:
         result = json.loads(Path(out).read_text())
         latencies += result["latencies"]
         stats.append(result["stats"])
-    stored = {(e["details"]["writer"], e["details"]["i"]) for e in tracker.history.events(limit=10**7)
-              if isinstance(e["details"], dict) and "writer" in e["details"]}
+    rows = [(e["details"]["writer"], e["details"]["i"]) for e in tracker.read_events(limit=10**7)
+            if isinstance(e["details"], dict) and "writer" in e["details"]]
+    stored = set(rows)
     reader_result = json.loads(Path(reader_out).read_text())
     logged = [msg for _, msg in log.lines if "bench event" in msg]
     return {
@@ -110,8 +110,10 @@ def run_writers(root: Path, writers: int, calls: int, rate: float) -> dict:
         "max_ms": max(latencies) * 1000,
         "calls": len(latencies),
         "lost": writers * calls - len(stored),
+        "duplicated": len(rows) - len(stored),
         "dropped_by_writers": sum(s["dropped"] for s in stats),
-        "lock_timeouts": sum(s["lock_timeouts"] for s in stats),
+        "spilled": sum(s["spilled"] for s in stats),
+        "lock_timeouts": sum(s["busy"] for s in stats),
         "reads": reader_result["reads"],
         "torn": reader_result["torn"],
         "logged": len(logged),
@@ -157,19 +159,19 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-tracker-") as tmp:
         root = args.data_dir or Path(tmp)
-        print(f"stage tracker benchmark: {args.calls} calls per writer, status ring of 1,000 events")
+        print(f"stage tracker benchmark: {args.calls} calls per writer, one SQLite stage log")
         header = (
             f"{'case':<34}{'median ms':>10}{'p99 ms':>9}{'max ms':>9}"
-            f"{'lost':>6}{'torn':>6}{'reads':>7}{'logged':>8}"
+            f"{'lost':>6}{'dup':>5}{'torn':>6}{'reads':>7}{'logged':>8}"
         )
         print(header)
         for writers, rate in ((1, args.rate), (args.writers, args.rate), (1, 0.0), (args.writers, 0.0)):
             label = f"{writers} writer(s), " + (f"{rate:g} calls/s each" if rate else "tight loop")
             r = run_writers(root, writers, args.calls, rate)
             print(f"{label:<34}{r['median_ms']:>10.3f}{r['p99_ms']:>9.2f}{r['max_ms']:>9.1f}"
-                  f"{r['lost']:>6}{r['torn']:>6}{r['reads']:>7}{r['logged']:>8}"
-                  + (f"  (lock timeouts {r['lock_timeouts']}, reporter missed {r['missed_warnings']},"
-                     f" duplicates {r['logged'] - r['logged_unique']})"))
+                  f"{r['lost']:>6}{r['duplicated']:>5}{r['torn']:>6}{r['reads']:>7}{r['logged']:>8}"
+                  + (f"  (lock timeouts {r['lock_timeouts']}, spilled {r['spilled']}, reporter missed "
+                     f"{r['missed_warnings']}, duplicate lines {r['logged'] - r['logged_unique']})"))
         delays = transition_latency(root, args.interval, 20)
         print(f"transition-to-log latency, check_interval={args.interval:g}s: "
               f"median {statistics.median(delays) * 1000:.0f} ms, max {max(delays) * 1000:.0f} ms "

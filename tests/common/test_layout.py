@@ -24,7 +24,7 @@ def test_status_file_override_moves_only_the_status_file(tmp_path: Path) -> None
 def test_every_path_is_under_the_root(tmp_path: Path) -> None:
     paths = DataLayout(tmp_path / "data")
     key = AccountKey("twitter", "nasa")
-    every = [paths.status_file, paths.stage_history, paths.inbox, paths.inbox_processing, paths.inbox_processed,
+    every = [paths.status_file, paths.stage_log, paths.inbox, paths.inbox_processing, paths.inbox_processed,
              paths.inbox_failed, paths.jobs, paths.module1_lock, paths.raw_cache, paths.vector_index,
              paths.exports, paths.images, paths.logs, paths.wallets, paths.run, paths.samples, paths.tool_files,
              paths.account_exports(key), paths.account_images(key), paths.account_raw_cache(key),

@@ -55,6 +55,9 @@ def refusal(capsys: pytest.CaptureFixture[str], tmp_path: Path, *flags: str) -> 
     (["--supervisor.health_interval", "0"], "--supervisor.health_interval must be > 0 and finite, got 0.0"),
     (["--supervisor.health_timeout", "-2"], "--supervisor.health_timeout must be > 0 and finite, got -2.0"),
     (["--supervisor.health_failures", "0"], "--supervisor.health_failures must be >= 1, got 0"),
+    (["--tracker.keep_days", "0"], "--tracker.keep_days must be > 0 and finite, got 0.0"),
+    (["--tracker.keep_days", "inf"], "--tracker.keep_days must be > 0 and finite, got inf"),
+    (["--tracker.max_rows", "999"], "--tracker.max_rows must be >= 1000, got 999"),
     (["--axon.prt", "9000"], "unrecognized arguments: --axon.prt 9000 (see --help)"),
     (["--conf", "x.yaml"], "unrecognized arguments: --conf x.yaml (see --help)"),  # no abbreviations
 ])
@@ -112,3 +115,13 @@ def test_config_file_settings_nested_or_dotted_are_defaults_that_flags_override(
 def test_the_longest_stop_timeout_the_shutdown_budget_allows_is_accepted(tmp_path: Path) -> None:
     longest = build_config(["--supervisor.stop_timeout", f"{MAX_STOP_TIMEOUT_S:g}", "--data-dir", str(tmp_path)])
     assert check_config(longest) is None and longest.supervisor.stop_timeout == 6.0
+
+
+def test_stage_log_retention_has_documented_defaults_and_can_be_set(tmp_path: Path) -> None:
+    default = build_config(["--data-dir", str(tmp_path)])
+    assert (default.tracker.keep_days, default.tracker.max_rows) == (30.0, 1_000_000)
+    config = tmp_path / "miner.yaml"
+    config.write_text("tracker:\n  keep_days: 7\n")
+    chosen = build_config(["--config", str(config), "--tracker.max_rows", "5000"])
+    assert (chosen.tracker.keep_days, chosen.tracker.max_rows) == (7.0, 5000)
+    assert check_config(chosen) is None

@@ -7,6 +7,8 @@ import sys
 import threading
 from pathlib import Path
 
+from content_miner.tracker import Clock
+
 PROCS = Path(__file__).with_name("tracker_procs.py")
 
 
@@ -39,10 +41,27 @@ class Collected:
         return [text for _, text in self.lines]
 
 
-def start_proc(mode: str, *args: object) -> subprocess.Popen[str]:
-    """Start a writer process and wait until it says it is under way."""
+class SteppedClock:
+    """Wall and monotonic clocks that move only when told: `advance` moves both (time passing),
+    `step_wall` moves the wall clock alone (an operator or NTP setting the clock)."""
+
+    def __init__(self, wall: float = 1_700_000_000.0, clock_id: str = "stepped") -> None:
+        self.now, self.mono_now = wall, 1000.0
+        self.clock = Clock(wall=lambda: self.now, mono=lambda: self.mono_now, id=clock_id)
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+        self.mono_now += seconds
+
+    def step_wall(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def start_proc(mode: str, *args: object, commands: bool = False) -> subprocess.Popen[str]:
+    """Start a writer process and wait until it says it is under way (`commands`: a stdin pipe)."""
     proc = subprocess.Popen(
         [sys.executable, str(PROCS), mode, *map(str, args)],
+        stdin=subprocess.PIPE if commands else None,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

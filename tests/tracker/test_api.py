@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import json
-import logging
 import math
 import os
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -15,6 +15,7 @@ import pytest
 import content_miner.tracker as mst
 from content_miner.tracker import MinerStageTracker
 from content_miner.tracker.stages import STAGE_NAMES
+from support.tracker import SteppedClock
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -31,8 +32,10 @@ def test_stage_names_are_the_designed_ones_and_unknown_numbers_read_stage_n(stat
 
 
 def test_every_event_records_the_documented_fields(status_path: Path) -> None:
-    tracker = MinerStageTracker(status_path, source="module1")
+    time = SteppedClock()
+    tracker = MinerStageTracker(status_path, source="module1", clock=time.clock)
     tracker.stage_start(3, "Indexing 50 posts in vector database", "elonmusk", {"posts": 50})
+    time.advance(2.5)
     tracker.stage_complete(3, "Successfully indexed posts in vector database", "elonmusk")
     start, done = tracker.read_events()
     for event in (start, done):
@@ -44,23 +47,26 @@ def test_every_event_records_the_documented_fields(status_path: Path) -> None:
     assert (start["status"], done["status"]) == ("running", "completed")
     assert start["details"] == {"posts": 50}
     assert done["seq"] == start["seq"] + 1
-    assert done["duration_s"] == pytest.approx(done["timestamp"] - start["timestamp"], abs=1e-5)
+    assert done["duration_s"] == 2.5 == done["timestamp"] - start["timestamp"]
+    assert start["duration_s"] is None
 
 
 def test_duration_matches_the_start_of_the_same_source_user_and_stage(status_path: Path) -> None:
-    tracker = MinerStageTracker(status_path)
+    time = SteppedClock()
+    tracker = MinerStageTracker(status_path, clock=time.clock)
     tracker.stage_start(2, "a", "alice", source="module1")
+    time.advance(1)
     tracker.stage_start(2, "b", "bob", source="module1")
+    time.advance(2)
     tracker.stage_start(2, "c", "alice", source="module2")
+    time.advance(4)
     tracker.stage_failed(2, "bob broke", "bob", source="module1")
+    time.advance(8)
     tracker.stage_complete(2, "alice done", "alice", source="module1")
     tracker.stage_complete(5, "never started", "alice", source="module1")
     events = {(e["source"], e["username"], e["status"], e["stage_number"]): e for e in tracker.read_events()}
-    starts = {(e["source"], e["username"]): e["timestamp"] for e in tracker.read_events() if e["status"] == "running"}
-    bob = events[("module1", "bob", "failed", 2)]
-    alice = events[("module1", "alice", "completed", 2)]
-    assert bob["duration_s"] == pytest.approx(bob["timestamp"] - starts[("module1", "bob")], abs=1e-5)
-    assert alice["duration_s"] == pytest.approx(alice["timestamp"] - starts[("module1", "alice")], abs=1e-5)
+    assert events[("module1", "bob", "failed", 2)]["duration_s"] == 6
+    assert events[("module1", "alice", "completed", 2)]["duration_s"] == 15
     assert events[("module1", "alice", "completed", 5)]["duration_s"] is None
 
 
@@ -81,7 +87,8 @@ def test_details_keep_json_dicts_and_store_anything_else_as_text(status_path, de
     tracker.stage_start(1, "with details", details=details)
     (event,) = tracker.read_events()
     assert isinstance(event["details"], expected_type)
-    json.loads(status_path.read_bytes())  # the file stays valid JSON whatever the details were
+    tracker.close()
+    json.loads(status_path.read_bytes())  # the status file stays valid JSON whatever the details were
 
 
 def test_recursive_and_unprintable_details_never_raise(status_path: Path) -> None:
@@ -126,8 +133,9 @@ def test_read_events_after_a_sequence_number(status_path: Path) -> None:
         tracker.stage_start(1, f"m{i}")
     events = tracker.read_events(after_seq=6)
     assert [e["seq"] for e in events] == [7, 8, 9, 10]
-    tracker.compact()
-    assert [e["seq"] for e in tracker.read_events(after_seq=6)] == [7, 8, 9, 10]
+    first_page = tracker.read_events(limit=4)
+    assert [e["seq"] for e in first_page] == [1, 2, 3, 4]
+    assert [e["seq"] for e in tracker.read_events(first_page[-1]["seq"], limit=4)] == [5, 6, 7, 8]
 
 
 def test_reset_starts_fresh_but_keeps_numbering_and_history(status_path: Path) -> None:
@@ -151,17 +159,18 @@ def test_the_status_file_is_one_valid_json_document_with_current_state_and_event
     assert [e["message"] for e in document["events"]] == ["scraping"]
 
 
-def test_ring_keeps_the_last_events_and_history_keeps_all(status_path: Path) -> None:
-    tracker = MinerStageTracker(status_path, source="t", ring_size=1000)
+def test_the_snapshot_keeps_the_recent_events_and_the_log_keeps_all(status_path: Path) -> None:
+    tracker = MinerStageTracker(status_path, source="t")
     for i in range(1500):
         tracker.stage_start(i % 8, f"event {i}")
-        if i % 400 == 399:
-            tracker.sync_history()
     tracker.close()
+    assert sorted(p.name for p in status_path.parent.iterdir()) == ["miner_status.json", "stage_log.sqlite3"], \
+        "one log and its snapshot: no journal, lock, marker or WAL left behind after close"
     document = json.loads(status_path.read_bytes())
-    assert len(document["events"]) == 1000
+    assert len(document["events"]) == 100 and document["last_seq"] == 1500
     assert document["events"][-1]["message"] == "event 1499"
-    assert len(tracker.history.events(limit=10_000)) == 1500
+    assert [e["message"] for e in tracker.history.events(limit=10_000)] == [f"event {i}" for i in range(1500)]
+    assert [e["seq"] for e in tracker.read_events(1400)] == list(range(1401, 1501))
 
 
 def test_module_functions_use_the_configured_data_dir_and_create_it(tmp_path, monkeypatch) -> None:
@@ -191,10 +200,6 @@ def test_source_is_settable_per_process(tmp_path: Path) -> None:
     assert sources == ["module1", "module2"]
 
 
-def test_filelock_debug_logging_is_quiet() -> None:
-    assert logging.getLogger("filelock").getEffectiveLevel() >= logging.WARNING
-
-
 def test_importable_the_way_the_spec_miner_does_it() -> None:
     code = ("import sys; sys.path.insert(0, 'Miners'); import miner_stage_tracker as m; "
             "import content_miner.tracker as t; "
@@ -216,14 +221,18 @@ def test_the_shim_falls_back_to_no_ops_without_the_tracker() -> None:
     assert out.stdout.strip() == "ok"
 
 
-def test_a_burst_faster_than_the_history_sync_still_reaches_the_history(status_path: Path) -> None:
-    tracker = MinerStageTracker(status_path, source="t", ring_size=100)
-    for i in range(600):  # well within one history sync interval, six times the ring
-        tracker.stage_start(i % 8, f"burst {i}")
-    document = json.loads(status_path.read_bytes())
-    assert len(document["events"]) > 100, "the ring keeps what the history has not stored yet"
+def test_the_log_has_the_designed_schema_for_analytics(status_path: Path) -> None:
+    """What issue 11 builds on: an events table numbered by the database, the live state per source
+    and account, and indexes for per-stage and per-account questions."""
+    tracker = MinerStageTracker(status_path, source="module1")
+    tracker.stage_start(1, "one", "alice")
     tracker.close()
-    assert [e["message"] for e in tracker.history.events(limit=1000)] == [f"burst {i}" for i in range(600)]
-    tracker.stage_start(0, "after the sync")
-    tracker.compact()
-    assert len(json.loads(status_path.read_bytes())["events"]) == 100, "synced events leave the ring again"
+    db = sqlite3.connect(tracker.log_path)
+    columns = [row[1] for row in db.execute("PRAGMA table_info(events)")]
+    assert columns == ["seq", "ts", "source", "username", "stage_number", "stage_name", "status", "message",
+                       "details", "pid", "duration_s"]
+    assert [row[1] for row in db.execute("PRAGMA table_info(current)") if row[5]] == ["source", "username"]
+    indexes = {row[1]: [c[2] for c in db.execute(f"PRAGMA index_info({row[1]})")]
+               for row in db.execute("PRAGMA index_list(events)")}
+    assert sorted(indexes.values()) == [["source", "stage_number", "ts"], ["username", "seq"]]
+    assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
-from content_miner.tracker import MinerStageReporter, MinerStageTracker
-from support.tracker import Collected, finish, start_proc
+from content_miner.tracker import MinerStageReporter, MinerStageTracker, Retention
+from support.tracker import Collected, SteppedClock, finish, start_proc
+from support.waiting import wait_for
 
 
 def test_exact_log_lines_and_levels(status_path: Path, collected: Collected) -> None:
@@ -85,41 +85,55 @@ def test_the_reporter_starts_at_the_current_end(status_path: Path, collected: Co
     assert collected.texts() == ["✅ Stage 1 Complete - Data Scraping for alice - fresh"]
 
 
-def _overflow_the_ring(status_path: Path, collected: Collected) -> tuple[MinerStageReporter, MinerStageTracker]:
-    """A reporter, then 50 events after its cursor, of which the ring (20) keeps only the last 20."""
-    MinerStageTracker(status_path, source="module1").stage_start(0, "seen")
-    reporter = MinerStageReporter(MinerStageTracker(status_path, ring_size=20), collected)
-    writer = MinerStageTracker(status_path, source="module1", ring_size=20)
-    for i in range(50):
-        writer.stage_start(1, f"burst {i}")
-    writer.sync_history()  # the history has them all, so the ring may let them go
-    writer.compact()  # folds the journal into the ring, which keeps only the last 20
-    return reporter, writer
+def _days_of_events(status_path: Path, time: SteppedClock, days: int, per_day: int) -> MinerStageTracker:
+    writer = MinerStageTracker(status_path, source="module1", clock=time.clock)
+    for n in range(days * per_day):
+        writer.stage_start(1, f"event {n}")
+        time.advance(86400 / per_day)
+    return writer
 
 
-def test_events_that_left_the_ring_are_read_back_from_the_history_in_order(
-    status_path: Path, collected: Collected
-) -> None:
-    reporter, writer = _overflow_the_ring(status_path, collected)
-    assert len(writer.read_events()) == 20, "the ring kept only the last 20"
+def test_retention_keeps_n_days_and_at_most_m_rows(status_path: Path) -> None:
+    time = SteppedClock()
+    _days_of_events(status_path, time, days=5, per_day=30)
+    owner = MinerStageTracker(status_path, source="miner", clock=time.clock,
+                              retention=Retention(keep_days=2, max_rows=1000))  # writes nothing itself
+    wait_for(lambda: owner.read_events()[0]["seq"] > 1, timeout=10, what="the first pruning, at start-up")
+    kept = owner.read_events()
+    assert all(e["timestamp"] >= time.now - 2 * 86400 for e in kept)
+    assert kept[0]["timestamp"] < time.now - 2 * 86400 + 86400 / 30 * 2, "only what was too old went"
+    assert [e["seq"] for e in kept] == list(range(kept[0]["seq"], 151)), "the newest are all there"
+    assert owner._writer.prune(Retention(keep_days=2, max_rows=10)) == len(kept) - 10
+    assert [e["seq"] for e in owner.read_events()] == list(range(141, 151))
+
+
+def test_retention_never_removes_what_the_reporter_has_not_logged(status_path: Path, collected: Collected) -> None:
+    time = SteppedClock()
+    owner = MinerStageTracker(status_path, source="miner", clock=time.clock)
+    reporter = MinerStageReporter(owner, collected)
+    _days_of_events(status_path, time, days=3, per_day=10)  # 30 events the reporter has not logged yet
+    assert owner._writer.prune(Retention(keep_days=1, max_rows=1000)) == 0
     reporter.poll_once()
-    assert collected.lines == [("info", f"⚙️  Stage 1 - Data Scraping: burst {i}") for i in range(50)]
-    assert reporter.missed == 0
-    assert reporter.poll_once() == 0, "nothing is logged twice"
+    assert len(collected.lines) == 30 and reporter.missed == 0
+    assert owner._writer.prune(Retention(keep_days=1, max_rows=1000)) == 20, "logged: now they may go"
 
 
-def test_events_in_neither_ring_nor_history_are_reported_in_one_warning_with_the_count(
+def test_events_a_reader_never_got_to_are_reported_in_one_warning_with_the_count(
     status_path: Path, collected: Collected
 ) -> None:
-    reporter, writer = _overflow_the_ring(status_path, collected)
-    writer.history.path.unlink()  # someone deleted the history after it had stored the burst
+    time = SteppedClock()
+    MinerStageTracker(status_path, source="module1", clock=time.clock).stage_start(0, "seen")
+    reporter = MinerStageReporter(MinerStageTracker(status_path), collected)  # not the pruning tracker's reporter
+    writer = _days_of_events(status_path, time, days=5, per_day=10)
+    MinerStageTracker(status_path, clock=time.clock)._writer.prune(Retention(keep_days=2, max_rows=1000))
     reporter.poll_once()
     warnings = [text for level, text in collected.lines if level == "warning"]
-    assert len(warnings) == 1 and "30 stage transitions were not logged" in warnings[0]
-    infos = [text for level, text in collected.lines if level == "info"]
-    assert infos == [f"⚙️  Stage 1 - Data Scraping: burst {i}" for i in range(30, 50)]
+    assert warnings == ["⚠️  Stage tracking: 30 stage transitions were not logged (the stage log no longer had "
+                        "them when the reporter got to them)"]
     assert collected.lines[0][0] == "warning", "the warning comes before the lines that follow the gap"
-    assert reporter.missed == 30
+    infos = [text for level, text in collected.lines if level == "info"]
+    assert infos == [f"⚙️  Stage 1 - Data Scraping: event {n}" for n in range(30, 50)]
+    assert reporter.missed == 30 and writer.read_events()[-1]["seq"] == 51
 
 
 def test_stop_monitoring_logs_what_arrived_since_the_last_poll(status_path: Path, collected: Collected) -> None:
@@ -151,16 +165,44 @@ def test_a_logger_that_raises_does_not_stop_the_reporter(status_path: Path, coll
     assert flaky.texts()[-1].endswith("still running")
 
 
-def test_the_reporter_survives_a_corrupt_status_file(status_path: Path, collected: Collected) -> None:
+def test_the_reporter_survives_a_corrupt_log(status_path: Path, collected: Collected) -> None:
     tracker = MinerStageTracker(status_path, source="module1")
     tracker.stage_start(1, "first")
-    tracker.compact()
-    reporter = MinerStageReporter(tracker, collected)
+    tracker.close()
+    reporter = MinerStageReporter(MinerStageTracker(status_path), collected)
     reporter.start_monitoring(check_interval=0.05)
-    status_path.write_bytes(b'{"format": "miner-stage-st')  # truncated by someone
-    time.sleep(0.2)  # several polls over the broken file
-    tracker.stage_complete(1, "second")
-    assert collected.wait_for(1, timeout=5.0)
+    tracker.log_path.write_bytes(b"\x00garbage" * 100)  # someone wrote over it
+    polls = reporter.polls
+    wait_for(lambda: reporter.polls >= polls + 3, timeout=10, what="polls over the broken log")
+    tracker.stage_complete(1, "second")  # the writer sets the damage aside and goes on
+    assert collected.wait_for(2, timeout=5.0)
     reporter.stop_monitoring()
-    assert collected.texts() == ["✅ Stage 1 Complete - Data Scraping - second"]
+    assert collected.lines == [("warning", "⚠️  Stage tracking: the stage log was recreated; following the new one"),
+                               ("info", "✅ Stage 1 Complete - Data Scraping - second")]
     assert reporter.running is False
+
+
+def test_a_dead_reporter_thread_restarts_and_logs_each_transition_once(status_path: Path) -> None:
+    class Crash(BaseException):
+        """Not an Exception: escapes every `except Exception` and ends the thread."""
+
+    class CrashesOnce(Collected):
+        crashed = False
+
+        def info(self, msg: str) -> None:
+            if "boom" in msg and not self.crashed:
+                self.crashed = True
+                raise Crash()
+            super().info(msg)
+
+    logger = CrashesOnce()
+    tracker = MinerStageTracker(status_path, source="module1")
+    reporter = MinerStageReporter(tracker, logger)
+    tracker.stage_start(1, "before")
+    tracker.stage_start(2, "boom")
+    tracker.stage_start(3, "after")
+    reporter.start_monitoring(check_interval=0.05)
+    assert logger.wait_for(3, timeout=10.0)
+    reporter.stop_monitoring()
+    assert [text.rsplit(" ", 1)[1] for text in logger.texts()] == ["before", "boom", "after"]
+    assert logger.crashed and reporter._thread is None

@@ -50,6 +50,14 @@ def test_json_output_is_the_live_state(tmp_path: Path) -> None:
     assert state["last_seq"] == 4
 
 
+def test_the_command_never_touches_the_stage_log(tmp_path: Path) -> None:
+    _populate(tmp_path)
+    before = sorted(p.name for p in tmp_path.iterdir())
+    assert _run("--data-dir", str(tmp_path), "--json").returncode == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == before == ["miner_status.json", "stage_log.sqlite3"], \
+        "no -wal or -shm: even a reader of a WAL database would create them"
+
+
 def test_missing_status_file_is_one_clear_line_and_writes_nothing(tmp_path: Path) -> None:
     result = _run("--data-dir", str(tmp_path / "nowhere"))
     assert result.returncode == 1

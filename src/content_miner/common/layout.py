@@ -20,7 +20,9 @@ STATUS_FILE_ENV = "MINER_STATUS_FILE"
 DEFAULT_DATA_DIR = Path("~/.content-miner")
 
 STATUS_FILE_NAME = "miner_status.json"
-HISTORY_FILE_NAME = "stage_history.sqlite3"
+STAGE_LOG_FILE_NAME = "stage_log.sqlite3"
+STAGE_SPILL_PREFIX = "stage_log.spill-"  # + <pid>-<token>.jsonl
+STAGE_SPILL_SUFFIX = ".jsonl"
 JOBS_FILE_NAME = "jobs.sqlite3"
 ACCOUNT_INBOX = "AccountInfo"
 RAW_CACHE = "raw_cache"
@@ -56,6 +58,27 @@ def status_file(explicit_data_dir: str | os.PathLike[str] | None = None,
     return data_dir(explicit_data_dir, env) / STATUS_FILE_NAME
 
 
+def stage_log_beside(status_file: Path) -> Path:
+    """The stage log (SQLite) lives beside the status file, so `MINER_STATUS_FILE` moves both."""
+    return status_file.with_name(STAGE_LOG_FILE_NAME)
+
+
+def stage_spill_file(status_file: Path, pid: int, token: str) -> Path:
+    """Where a process keeps the stage events it could not write into the log before it exited."""
+    return status_file.with_name(f"{STAGE_SPILL_PREFIX}{pid}-{token}{STAGE_SPILL_SUFFIX}")
+
+
+def stage_spill_files(status_file: Path) -> list[Path]:
+    """Spill files waiting to be merged into the stage log, oldest first."""
+    found = []
+    for path in status_file.parent.glob(f"{STAGE_SPILL_PREFIX}*{STAGE_SPILL_SUFFIX}"):
+        try:
+            found.append((path.stat().st_mtime, path.name, path))
+        except OSError:  # merged and removed by another process meanwhile
+            continue
+    return [path for _, _, path in sorted(found)]
+
+
 def keep_tool_files_inside(data: Path) -> None:
     """Point the libraries' own cache and config folders into `<data>/tool_files/`, for this
     process and the ones it starts. Call before importing matplotlib or onnxruntime."""
@@ -84,8 +107,8 @@ class DataLayout:
         return self.status_override or self.root / STATUS_FILE_NAME
 
     @property
-    def stage_history(self) -> Path:
-        return self.status_file.with_name(HISTORY_FILE_NAME)
+    def stage_log(self) -> Path:
+        return stage_log_beside(self.status_file)
 
     # -- Module 1 -----------------------------------------------------------------------------
     @property

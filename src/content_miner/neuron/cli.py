@@ -17,6 +17,7 @@ from content_miner.common.shutdown import ShutdownSignals, StopDuringStartUp, st
 from content_miner.neuron.log_format import plain_console_lines
 
 LOOPBACK = "127.0.0.1"
+TRACKER_LOGGER = "content_miner.tracker"
 
 
 def configure_logging(config: Any, data_dir: Path) -> None:
@@ -32,6 +33,10 @@ def configure_logging(config: Any, data_dir: Path) -> None:
         plain_console_lines(bt.logging)
     if not (config.logging.debug or config.logging.trace or config.logging.info):
         bt.logging.set_info(True)
+    # The stage tracker's repair warnings (a damaged stage log set aside, events kept for later) are
+    # for the operator: through bittensor's handlers, beside the stage lines. bittensor strips the
+    # handlers of every other library's logger.
+    bt.logging.register_primary_logger(TRACKER_LOGGER)
 
 
 def main(argv: list[str] | None = None, *, signals: ShutdownSignals | None = None) -> int:

@@ -21,6 +21,7 @@ import bittensor as bt
 from content_miner.common import layout
 from content_miner.neuron.config_file import ConfigFileError, load_config_file, parse_bool
 from content_miner.neuron.shutdown_budget import MAX_STOP_TIMEOUT_S
+from content_miner.tracker.writer import Retention
 
 DEFAULT_MODULE2_PORT = 8094
 PARSE_CLI_ENV = "BT_NO_PARSE_CLI_ARGS"
@@ -56,6 +57,11 @@ def build_parser() -> argparse.ArgumentParser:
                         help="seconds between status lines (default: 30)")
     parser.add_argument("--stages.poll_interval", dest="stages.poll_interval", type=float, default=0.5,
                         help="how often stage events are turned into log lines (default: 0.5 s)")
+    parser.add_argument("--tracker.keep_days", dest="tracker.keep_days", type=float, default=Retention.keep_days,
+                        help="days of stage events the stage log keeps (default: "
+                             f"{Retention.keep_days:g}); the miner prunes older ones")
+    parser.add_argument("--tracker.max_rows", dest="tracker.max_rows", type=int, default=Retention.max_rows,
+                        help=f"stage events the stage log keeps at most (default: {Retention.max_rows:,})")
     parser.add_argument("--metagraph.sync_interval", dest="metagraph.sync_interval", type=float, default=300.0,
                         help="seconds between metagraph syncs (default: 300)")
     parser.add_argument("--module1.script", dest="module1.script", default=None,

@@ -15,6 +15,7 @@ from content_miner.neuron.shutdown_budget import MAX_STOP_TIMEOUT_S, SHUTDOWN_LI
 # bt.Axon.check_config asserts `1024 < port < 65535`, for the listening and the announced port.
 AXON_PORT_MIN, AXON_PORT_MAX = 1025, 65534
 NETUID_MAX = 65535  # a u16 on the chain
+TRACKER_MIN_ROWS = 1000  # fewer would cut into the recent events the status file and StageStatus show
 
 
 def _number(value: Any) -> bool:
@@ -65,6 +66,8 @@ def check_config(config: Any) -> str | None:
         ("inbox.keep_files", lambda v: _within(v, 1, integer=True), ">= 1"),
         ("status.interval", _positive, "> 0 and finite"),
         ("stages.poll_interval", _positive, "> 0 and finite"),
+        ("tracker.keep_days", _positive, "> 0 and finite"),
+        ("tracker.max_rows", lambda v: _within(v, TRACKER_MIN_ROWS, integer=True), f">= {TRACKER_MIN_ROWS}"),
         ("metagraph.sync_interval", _positive, "> 0 and finite"),
         ("module1.wait_seconds", _positive, "> 0 and finite"),
         ("module1.poll_seconds", _positive, "> 0 and finite"),

@@ -32,7 +32,7 @@ from content_miner.neuron.shutdown_budget import REPORTER_STOP_S, TRACKER_CLOSE_
 from content_miner.neuron.stage_view import StageView
 from content_miner.neuron.supervisor import HealthSettings, LogSettings, ModuleSupervisor
 from content_miner.pipeline.jobs import JobLimits, JobStore
-from content_miner.tracker import MinerStageReporter, MinerStageTracker, status_line
+from content_miner.tracker import MinerStageReporter, MinerStageTracker, Retention, status_line
 
 MODE = "watchdog"
 
@@ -77,8 +77,10 @@ class ContentMiner:
         )
         self.access = access
         self._next_sync = time.monotonic() + config.metagraph.sync_interval
-        self.tracker = MinerStageTracker(self.paths.status_file, source="miner")
-        # The reporter's cursor is the status file's end now: every transition of the modules is logged,
+        # The miner owns the stage log: its tracker applies retention (the modules' trackers only write).
+        retention = Retention(keep_days=float(config.tracker.keep_days), max_rows=int(config.tracker.max_rows))
+        self.tracker = MinerStageTracker(self.paths.status_file, source="miner", retention=retention)
+        # The reporter's cursor is the stage log's end now: every transition of the modules is logged,
         # starting with the stages an earlier run left open (its modules died with it), closed here
         # before the axon can answer with them and before the modules start.
         self.reporter = MinerStageReporter(self.tracker, bt.logging)

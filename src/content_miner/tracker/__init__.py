@@ -8,10 +8,12 @@ from content_miner.tracker.api import (
     FAILED,
     RUNNING,
     STAGE_NAMES,
+    Clock,
     Cursor,
     MinerStageReporter,
     MinerStageTracker,
     ReadBatch,
+    Retention,
     configure,
     event_line,
     get_current_stage,
@@ -26,8 +28,8 @@ from content_miner.tracker.api import (
 )
 
 __all__ = [
-    "COMPLETED", "FAILED", "RUNNING", "STAGE_NAMES", "Cursor", "MinerStageReporter",
-    "MinerStageTracker", "ReadBatch", "configure", "event_line", "get_current_stage", "get_tracker",
+    "COMPLETED", "FAILED", "RUNNING", "STAGE_NAMES", "Clock", "Cursor", "MinerStageReporter",
+    "MinerStageTracker", "ReadBatch", "Retention", "configure", "event_line", "get_current_stage", "get_tracker",
     "reset_stages", "set_source", "stage_complete", "stage_failed", "stage_name", "stage_start",
     "status_line",
 ]

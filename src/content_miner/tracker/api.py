@@ -7,9 +7,10 @@ about 100 ms::
     stage_complete(3, "Successfully indexed posts in vector database", username="elonmusk")
     stage_failed(1, "Failed to scrape profile", username="badusername")
 
-Every process appends to one status file (`MINER_STATUS_FILE`, else `miner_status.json` in the data
-directory); the miner's `MinerStageReporter` turns the events into one log line each. The internals
-live in the other modules of `content_miner.tracker`; this module is the public face.
+Every process writes into one SQLite stage log beside the status file (`MINER_STATUS_FILE`, else
+`miner_status.json` in the data directory); the miner's `MinerStageReporter` turns the events into
+one log line each. The internals live in the other modules of `content_miner.tracker`; this module
+is the public face.
 """
 
 from __future__ import annotations
@@ -17,33 +18,32 @@ from __future__ import annotations
 import atexit
 import logging
 import os
+import sqlite3
 import sys
 import threading
 import time
+import weakref
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from content_miner.common import layout
-from content_miner.tracker.compaction import LiveView, read_view
-from content_miner.tracker.events import new_event
+from content_miner.tracker.events import Clock, new_event
 from content_miner.tracker.history import StageHistory
-from content_miner.tracker.live_state import latest_entry
 from content_miner.tracker.log_lines import event_line, status_line
 from content_miner.tracker.reporter import MinerStageReporter
+from content_miner.tracker.stage_log import current, events_after, last_seq, meta
 from content_miner.tracker.stages import COMPLETED, FAILED, RUNNING, STAGE_NAMES, stage_name
-from content_miner.tracker.writer import StatusWriter
+from content_miner.tracker.writer import LogWriter, Retention
 
-# filelock logs every acquire and release at DEBUG; a reporter polling once a second would flood
-# any debug log with them (STYLE.md).
-logging.getLogger("filelock").setLevel(logging.WARNING)
-log = logging.getLogger("miner_stage_tracker")
+log = logging.getLogger("content_miner.tracker")
 
 SOURCE_ENV = "MINER_SOURCE"
+EXIT_TIMEOUT_S = 0.5  # what every tracker of a process gets, together, to write its queue at exit
 
 __all__ = [
-    "COMPLETED", "FAILED", "RUNNING", "STAGE_NAMES", "Cursor", "MinerStageReporter",
-    "MinerStageTracker", "ReadBatch", "configure", "event_line", "get_current_stage", "get_tracker",
+    "COMPLETED", "FAILED", "RUNNING", "STAGE_NAMES", "Clock", "Cursor", "MinerStageReporter",
+    "MinerStageTracker", "ReadBatch", "Retention", "configure", "event_line", "get_current_stage", "get_tracker",
     "reset_stages", "set_source", "stage_complete", "stage_failed", "stage_name", "stage_start",
     "status_line",
 ]
@@ -51,7 +51,7 @@ __all__ = [
 
 @dataclass(frozen=True)
 class Cursor:
-    """Where a reader is: the status file's log id and the last sequence number it has seen."""
+    """Where a reader is: the log's id and the last sequence number it has seen."""
 
     log_id: str | None
     seq: int
@@ -61,37 +61,27 @@ class Cursor:
 class ReadBatch:
     events: list[dict[str, Any]]
     cursor: Cursor
-    missed: int  # events after the old cursor in neither the ring nor the history
-    log_changed: bool  # the status file was recreated since the old cursor
+    missed: int  # events after the old cursor that the log no longer has
+    log_changed: bool  # the log was recreated since the old cursor
 
 
 class MinerStageTracker:
-    """One status file, written by this process as `source` and read by anyone."""
+    """The stage log beside `status_file`, written by this process as `source` and read by anyone.
 
-    def __init__(
-        self,
-        status_file: str | os.PathLike[str] | None = None,
-        *,
-        source: str | None = None,
-        history_file: str | os.PathLike[str] | None = None,
-        ring_size: int = 1000,
-        lock_timeout: float = 0.1,
-    ) -> None:
+    `retention`: this process owns the log (the miner) and prunes it; `clock`: for tests."""
+
+    def __init__(self, status_file: str | os.PathLike[str] | None = None, *, source: str | None = None,
+                 retention: Retention | None = None, clock: Clock | None = None) -> None:
         path = Path(status_file) if status_file else layout.status_file()
         self.status_file = path.expanduser().absolute()
-        self.ring_size = ring_size
+        self.log_path = layout.stage_log_beside(self.status_file)
         self._source = source
-        self.history = StageHistory(
-            Path(history_file) if history_file else self.status_file.with_name(layout.HISTORY_FILE_NAME)
-        )
-        self._writer = StatusWriter(
-            self.status_file, ring_size=ring_size, lock_timeout=lock_timeout, on_compacted=self._sync_quietly,
-            history_marker=self.history.marker_path,
-        )
-        self.history_errors = 0
-        self._marked: tuple[str, int] | None = None
+        self._clock = clock or Clock()
+        self._writer = LogWriter(self.status_file, self.log_path, self._clock, retention)
+        self.history = StageHistory(self._writer)
+        _live.add(self._writer)
 
-    # -- writing ------------------------------------------------------------------------------
+    # -- writing ----------------------------------------------------------------------------------
 
     @property
     def source(self) -> str:
@@ -113,134 +103,101 @@ class MinerStageTracker:
                *, source: str | None = None, pid: int | None = None) -> None:
         """Write one transition. `source`/`pid` let a supervisor write on behalf of a dead module."""
         try:
-            event = new_event(status, stage_number, message, username, details,
-                              source=source or self.source, pid=os.getpid() if pid is None else pid)
-            self._writer.submit(event)
+            self._writer.submit(new_event(status, stage_number, message, username, details,
+                                          source=source or self.source, pid=os.getpid() if pid is None else pid,
+                                          clock=self._clock))
         except Exception as exc:  # never into the pipeline
             log.debug("stage tracker: could not record an event: %r", exc)
 
     def flush(self, timeout: float = 1.0) -> bool:
-        """Write anything still queued (lock busy, disk trouble). True when nothing is left."""
-        deadline = time.monotonic() + timeout
-        while not self._writer.flush(max(0.0, min(0.1, deadline - time.monotonic()))):
-            if time.monotonic() >= deadline:
-                return False
-            time.sleep(0.01)
-        return True
-
-    def compact(self, timeout: float = 0.5) -> bool:
-        """Fold the journal into the status file now (normally done a moment after each write)."""
-        return self._writer.compact(timeout)
+        """Write anything still queued (log busy, disk trouble). True when nothing is left."""
+        return self._writer.drain(timeout)
 
     def reset(self) -> None:
-        """Start fresh: no live state, no events in the ring. The history keeps everything."""
+        """Start fresh: no live state, no events for `read_events`. The log keeps everything."""
         self.flush(0.5)
-        self._sync_quietly()
-        self._writer.reset(0.5)
+
+        def clear(db: sqlite3.Connection) -> int:
+            db.execute("DELETE FROM current")
+            db.execute("UPDATE meta SET value = ? WHERE key = 'reset_seq'", (last_seq(db),))
+            return 0
+
+        if self._writer.transaction(clear, 0.5):
+            self._writer.write_snapshot()
 
     def stats(self) -> dict[str, int]:
-        return {**self._writer.counts, "pending": self._writer.pending(), "history_errors": self.history_errors}
+        return {**self._writer.counts, "pending": self._writer.pending(), "repairs": self._writer.log.repairs,
+                "thread_restarts": self._writer.thread.restarts}
 
     def close(self, timeout: float = 0.5) -> None:
-        """Write what is queued, fold it into the status file, update the history (bounded)."""
-        self.flush(timeout)
-        self._writer.compact(min(timeout, 0.2))
-        self._sync_quietly()
+        """Write what is queued within `timeout` and keep the rest in a spill file for the next
+        writer or reader; bring the status file up to date. The tracker stays usable."""
+        try:
+            self._writer.close(timeout)
+        except Exception as exc:
+            log.debug("stage tracker: close: %r", exc)
 
-    # -- reading ------------------------------------------------------------------------------
-
-    def view(self) -> LiveView:
-        view = read_view(self.status_file, self.ring_size)
-        for problem in view.problems:
-            log.debug("stage tracker: reading %s: %s", self.status_file, problem)
-        return view
+    # -- reading ----------------------------------------------------------------------------------
 
     def read_status(self) -> dict[str, Any]:
         """The live state: `current[source][username]`, `last_seq`, `log_id`, times."""
-        view = self.view()
-        if view.document is None:
-            return {"log_id": None, "last_seq": 0, "updated_at": None, "created_at": None, "current": {}}
-        header = view.document.header
-        return {"log_id": header["log_id"], "last_seq": header["last_seq"],
-                "updated_at": header.get("updated_at"), "created_at": header.get("created_at"),
-                "current": header["current"]}
+
+        def query(db: sqlite3.Connection) -> dict[str, Any]:
+            info = meta(db)
+            row = db.execute("SELECT ts FROM events ORDER BY seq DESC LIMIT 1").fetchone()
+            return {"log_id": info.get("log_id"), "last_seq": last_seq(db), "created_at": info.get("created_at"),
+                    "updated_at": row[0] if row else info.get("created_at"), "current": current(db)}
+
+        empty: dict[str, Any] = {"log_id": None, "last_seq": 0, "updated_at": None, "created_at": None, "current": {}}
+        return self._writer.read(query, empty)
 
     def get_current_stage(self, source: str | None = None, username: str | None = None) -> dict[str, Any]:
         """The latest transition (of one source/account if given); status `idle` when there is none."""
-        current = self.read_status()["current"]
-        entry = latest_entry(current, source, username)
-        if entry is None:
-            return {"stage_number": None, "stage_name": "", "status": "idle", "username": username or "",
-                    "source": source or "", "message": "", "since": None}
-        return entry
+        nothing: dict[str, dict[str, dict[str, Any]]] = {}
+        found = self._writer.read(lambda db: current(db, source, username, latest_only=True), nothing)
+        for entry_source, accounts in found.items():
+            for entry_user, entry in accounts.items():
+                return {**entry, "source": entry_source, "username": entry_user}
+        return {"stage_number": None, "stage_name": "", "status": "idle", "username": username or "",
+                "source": source or "", "message": "", "since": None}
 
-    def read_events(self, after_seq: int = 0) -> list[dict[str, Any]]:
-        """Recent events with seq > after_seq, oldest first (at least the last 1,000 are kept)."""
-        return self.view().events_after(after_seq)
+    def read_events(self, after_seq: int = 0, limit: int = 10_000) -> list[dict[str, Any]]:
+        """Events with seq > after_seq (and after the last reset), oldest first, at most `limit`:
+        page through the log by passing the last seq you got."""
+
+        def query(db: sqlite3.Connection) -> list[dict[str, Any]]:
+            return events_after(db, max(after_seq, int(meta(db).get("reset_seq") or 0)), limit)
+
+        return self._writer.read(query, [])
 
     def end_cursor(self) -> Cursor:
-        view = self.view()
-        return Cursor(view.log_id, view.last_seq)
+        return self._writer.read(lambda db: Cursor(meta(db).get("log_id"), last_seq(db)), Cursor(None, 0))
 
-    def read_new(self, cursor: Cursor) -> ReadBatch:
-        view = self.view()
-        if view.document is None:
-            return ReadBatch([], cursor, 0, False)
-        after, log_changed = cursor.seq, False
-        if view.log_id != cursor.log_id:
-            log_changed = cursor.log_id is not None
-            after = 0
-        first = view.first_seq()
-        gap = max(0, first - (after + 1))
-        # Events that left the ring before this reader saw them: the ring lets an event go only
-        # once the history has it, so they are read back from there; what it lacks too is missed.
-        recovered = self._from_history(view.log_id, after, first) if gap else []
-        events = recovered + view.events_after(after)
-        # Everything up to last_seq is now either in `events` or counted in `missed`.
-        return ReadBatch(events, Cursor(view.log_id, max(after, view.last_seq)), gap - len(recovered), log_changed)
+    def read_new(self, cursor: Cursor, limit: int = 1000) -> ReadBatch:
+        """The events after `cursor` (all of them, whatever `reset` did), and the cursor after them."""
 
-    def _from_history(self, log_id: str | None, after_seq: int, before_seq: int) -> list[dict[str, Any]]:
-        try:
-            return self.history.events_between(log_id or "", after_seq, before_seq)
-        except Exception as exc:
-            self.history_errors += 1
-            log.debug("stage history: cannot read events %d-%d back: %r", after_seq + 1, before_seq - 1, exc)
-            return []
+        def query(db: sqlite3.Connection) -> ReadBatch:
+            info = meta(db)
+            log_id, after, changed = info.get("log_id"), cursor.seq, False
+            if log_id != cursor.log_id and cursor.log_id is not None:  # a new log: read it from its start,
+                changed, after = True, min(cursor.seq, int(info.get("base_seq") or 0))  # or from the cursor
+            events = events_after(db, after, limit)
+            end = events[-1]["seq"] if events else max(after, last_seq(db))
+            missed = (events[0]["seq"] if events else end + 1) - after - 1
+            return ReadBatch(events, Cursor(log_id, end), max(0, missed), changed)
 
-    # -- history ------------------------------------------------------------------------------
-
-    def sync_history(self) -> int:
-        """Copy the events the history lacks into it; returns how many were new."""
-        view = self.view()
-        if view.document is None:
-            return 0
-        log_id = view.document.log_id
-        known = self.history.last_seq(log_id)
-        added = 0
-        if view.last_seq > known:
-            if known and view.first_seq() > known + 1:
-                log.debug("stage history: %d events left the ring before they were stored",
-                          view.first_seq() - known - 1)
-            added = self.history.add(log_id, view.events_after(known))
-        if (log_id, view.last_seq) != self._marked:
-            self.history.mark_synced(log_id, view.last_seq)
-            self._marked = (log_id, view.last_seq)
-        return added
-
-    def _sync_quietly(self) -> None:
-        try:
-            self.sync_history()
-        except Exception as exc:
-            self.history_errors += 1
-            log.debug("stage history: sync failed: %r", exc)
+        return self._writer.read(query, ReadBatch([], cursor, 0, False))
 
 
-# -- the process-wide tracker and the pipeline's calls ------------------------------------------
+# -- the process-wide tracker and the pipeline's calls ----------------------------------------------
 
 _tracker: MinerStageTracker | None = None
 _tracker_guard = threading.Lock()
 _source: str | None = None
 _configured_file: Path | None = None
+# Every tracker's writer, closed at exit. Writers, not trackers: a tracker dropped with events still
+# queued is gone, but its writer lives on in its housekeeping thread until they are written.
+_live: weakref.WeakSet[LogWriter] = weakref.WeakSet()
 
 
 def _process_source() -> str:
@@ -312,7 +269,20 @@ def get_current_stage(source: str | None = None, username: str | None = None) ->
     return get_tracker().get_current_stage(source, username)
 
 
+def _after_fork_in_child() -> None:
+    for writer in list(_live):
+        writer.after_fork()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
 @atexit.register
-def _flush_at_exit() -> None:
-    if _tracker is not None:
-        _tracker.close(0.5)
+def _close_at_exit() -> None:
+    """Every tracker writes its queue, or keeps it in a spill file: nothing is dropped at exit."""
+    deadline = time.monotonic() + EXIT_TIMEOUT_S
+    for writer in list(_live):
+        try:
+            writer.close(max(0.05, deadline - time.monotonic()))
+        except Exception as exc:
+            log.debug("stage tracker: close at exit: %r", exc)

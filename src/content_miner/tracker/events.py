@@ -1,22 +1,46 @@
-"""Stage events: how a call becomes a JSON-safe record.
+"""Stage events: how a call becomes a record, and the clocks it is stamped with.
 
-An event is a plain dict whose first key is `seq`, so the status file can find an event's
-sequence number without parsing the whole line (see `status_file.py`). Building one never raises:
-values that JSON cannot hold are stored as text.
+Building an event never raises: values that JSON cannot hold are stored as text. An event carries
+two times: `timestamp` (wall clock, for people) and `mono` (a monotonic clock, for durations, so a
+clock step during a stage cannot distort how long it took).
 """
 
 from __future__ import annotations
 
 import json
 import time
-from datetime import datetime, timezone
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from .stages import stage_name
 
 MAX_MESSAGE_CHARS = 1000
-MAX_DETAILS_BYTES = 4096  # one event line stays small, so the ring of 1,000 stays small too
+MAX_DETAILS_BYTES = 4096
 MAX_NAME_CHARS = 200
+
+
+def _monotonic_clock_id() -> str:
+    """Which monotonic clock `time.monotonic()` reads. On Linux it is CLOCK_MONOTONIC, shared by every
+    process of one boot (and one time namespace), so a stage started by one process and closed by
+    another (the supervisor, for a dead module) is still timed by it. Elsewhere: this process only."""
+    try:
+        boot = Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+        offsets = Path("/proc/self/timens_offsets")
+        return boot + (":" + offsets.read_text().replace("\n", " ") if offsets.exists() else "")
+    except OSError:
+        return f"process-{uuid.uuid4().hex}"
+
+
+@dataclass(frozen=True)
+class Clock:
+    """The tracker's clocks; tests pass their own to step the wall clock without sleeping."""
+
+    wall: Callable[[], float] = time.time
+    mono: Callable[[], float] = time.monotonic
+    id: str = field(default_factory=_monotonic_clock_id)
 
 
 def _text(value: object, limit: int) -> str:
@@ -29,8 +53,9 @@ def _text(value: object, limit: int) -> str:
     return text
 
 
-def safe_details(details: object) -> dict[str, Any] | str | None:
-    """`details` if it is a JSON-able dict of modest size, otherwise its text (never raises)."""
+def details_json(details: object) -> str | None:
+    """`details` as the JSON the log stores: a JSON-able dict of modest size as itself, anything else
+    as its text (never raises). Encoded once, at the call: later mutation by the caller can't leak in."""
     if details is None:
         return None
     if isinstance(details, dict):
@@ -39,8 +64,8 @@ def safe_details(details: object) -> dict[str, Any] | str | None:
         except (TypeError, ValueError, RecursionError):
             encoded = None
         if encoded is not None and len(encoded.encode("utf-8")) <= MAX_DETAILS_BYTES:
-            return json.loads(encoded)  # a detached copy: later mutation by the caller can't leak in
-    return _text(details, MAX_DETAILS_BYTES // 4)
+            return encoded
+    return json.dumps(_text(details, MAX_DETAILS_BYTES // 4), ensure_ascii=False)
 
 
 def stage_number_of(value: object) -> int | str:
@@ -58,35 +83,20 @@ def stage_number_of(value: object) -> int | str:
     return _text(value, 40)
 
 
-def new_event(
-    status: str,
-    stage_number: object,
-    message: object,
-    username: object,
-    details: object,
-    *,
-    source: str,
-    pid: int,
-    clock: float | None = None,
-) -> dict[str, Any]:
-    """An event without `seq` yet (the writer numbers it under the lock)."""
-    now = time.time() if clock is None else clock
+def new_event(status: str, stage_number: object, message: object, username: object, details: object, *,
+              source: str, pid: int, clock: Clock) -> dict[str, Any]:
+    """An event as a call makes it; the log gives it `seq` and `duration_s` when it is written."""
     number = stage_number_of(stage_number)
     return {
-        "seq": 0,
-        "timestamp": round(now, 6),
-        "time": datetime.fromtimestamp(now, timezone.utc).isoformat(timespec="milliseconds"),
+        "timestamp": round(clock.wall(), 6),
+        "mono": clock.mono(),
+        "clock": clock.id,
         "stage_number": number,
         "stage_name": stage_name(number),
         "status": status,
         "message": _text(message if message is not None else "", MAX_MESSAGE_CHARS),
         "username": _text(username if username is not None else "", MAX_NAME_CHARS),
-        "details": safe_details(details),
+        "details": details_json(details),  # JSON text
         "source": _text(source, MAX_NAME_CHARS),
         "pid": pid,
     }
-
-
-def encode_event(event: dict[str, Any]) -> bytes:
-    """One line of JSON, `seq` first, no newline inside (json escapes them)."""
-    return json.dumps(event, ensure_ascii=False, separators=(",", ":")).encode("utf-8")

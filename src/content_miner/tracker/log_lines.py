@@ -47,13 +47,13 @@ def missed_line(count: int) -> tuple[str, str]:
     noun = "transition was" if count == 1 else "transitions were"
     return (
         WARNING,
-        f"⚠️  Stage tracking: {count} stage {noun} not logged (they left the status file's "
-        "ring before the reporter read them, and the stage history does not have them)",
+        f"⚠️  Stage tracking: {count} stage {noun} not logged (the stage log no longer had them "
+        "when the reporter got to them)",
     )
 
 
 def restarted_line() -> tuple[str, str]:
-    return WARNING, "⚠️  Stage tracking: the status file was recreated; following the new one"
+    return WARNING, "⚠️  Stage tracking: the stage log was recreated; following the new one"
 
 
 def status_line(mode: str, modules: dict[str, str], current: dict[str, Any] | None) -> str:

@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
 """Show what every module and account of a miner is doing now.
 
-    python scripts/miner_status.py [--data-dir D] [--json] [--watch]
+    content-miner-status [--data-dir D] [--json] [--watch]    (python -m content_miner.tracker.status_command)
 
-Reads the status file (`MINER_STATUS_FILE`, else `miner_status.json` in the data directory) and
-never writes anything.
+Reads the status file (`MINER_STATUS_FILE`, else `miner_status.json` in the data directory): the
+snapshot the writers keep up to date within about a second. It never writes anything, and never
+opens the stage log (even a reader of an SQLite WAL database creates files beside it).
 """
 
 from __future__ import annotations
@@ -14,21 +15,29 @@ import json
 import signal
 import sys
 import time
+from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
 from content_miner.common import layout
-from content_miner.tracker import MinerStageTracker
+from content_miner.tracker import snapshot
 from content_miner.tracker.status_view import age, clock, duration, status_rows
 
 STATUS_STYLE = {"running": "yellow", "completed": "green", "failed": "bold red"}
 
 
-def build_table(tracker: MinerStageTracker) -> Table:
-    status = tracker.read_status()
-    table = Table(title=f"Miner status - {tracker.status_file}", title_justify="left")
+def live_state(path: Path) -> dict[str, Any]:
+    """The snapshot's live state (`current`, `last_seq`, `log_id`, times), empty while there is none."""
+    doc = snapshot.read(path) or {}
+    return {key: doc.get(key, {} if key == "current" else None) for key in snapshot.HEADER_KEYS}
+
+
+def build_table(path: Path) -> Table:
+    status = live_state(path)
+    table = Table(title=f"Miner status - {path}", title_justify="left")
     for column in ("Source", "Account", "Stage", "Status", "Message", "Since", "Last duration"):
         table.add_column(column, overflow="fold")
     for row in status_rows(status["current"]):
@@ -72,23 +81,22 @@ def main(argv: list[str] | None = None) -> int:
     if path.is_dir():
         print(f"miner_status: {path} is a directory, not a status file", file=sys.stderr)
         return 1
-    tracker = MinerStageTracker(path)
     if args.json:
-        print(json.dumps(tracker.read_status(), indent=2, ensure_ascii=False))
+        print(json.dumps(live_state(path), indent=2, ensure_ascii=False))
         return 0
     console = Console()
     if not args.watch:
-        console.print(build_table(tracker))
+        console.print(build_table(path))
         return 0
     signal.signal(signal.SIGTERM, _interrupt)
     try:
         if console.is_terminal:
-            with Live(build_table(tracker), console=console, auto_refresh=False) as live:
+            with Live(build_table(path), console=console, auto_refresh=False) as live:
                 while True:
                     time.sleep(1.0)
-                    live.update(build_table(tracker), refresh=True)
+                    live.update(build_table(path), refresh=True)
         while True:  # piped into a file or another program: one table per refresh
-            console.print(build_table(tracker))
+            console.print(build_table(path))
             console.file.flush()
             time.sleep(1.0)
     except KeyboardInterrupt:

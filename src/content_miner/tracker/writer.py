@@ -1,327 +1,320 @@
 """Writing stage events from many processes without ever hurting the caller.
 
-A call queues its event, then tries within about 100 ms to take the process's mutex and the
-cross-process file lock and append everything queued to the journal. What cannot be written in
-time stays queued, in order, for the next call or the housekeeping thread; past `MAX_PENDING` the
-oldest queued events are dropped and counted. The housekeeping thread also folds the journal into
-the status file a moment after writes (compaction). File-system trouble is healed where it can
-be (a corrupt file, or a directory in the way, is moved aside and kept) and otherwise reported
-once at debug level.
+A call queues its event, then writes the queue in one transaction if the log's lock comes within
+about 100 ms. What cannot be written yet stays queued, in order, and a housekeeping thread retries
+it; after a lock timeout, calls only queue for a moment (`STALL_WINDOW_S`) instead of each waiting
+again. At exit (`close`) whatever is still queued after a bounded wait goes into a spill file that
+the next writer or reader merges. The housekeeping thread also rebuilds the snapshot, checkpoints
+the WAL, merges spill files, and, in the process that owns the log (the miner), applies retention.
 """
 
 from __future__ import annotations
 
+import itertools
 import logging
 import os
+import sqlite3
 import threading
 import time
+import weakref
 from collections import deque
 from collections.abc import Callable
-from datetime import datetime, timezone
+from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from filelock import FileLock, Timeout
+from content_miner.common import layout
 
-from . import journal as journal_file
-from . import status_file
-from .compaction import fold
-from .events import encode_event
-from .history import synced_seq
-from .journal import CorruptJournal, Journal
-from .status_file import CorruptStatusFile, StatusDocument
+from . import log_file, snapshot, spill
+from .background import SelfRestartingThread
+from .events import Clock
+from .stage_log import Busy, StageLog, Unavailable, current, events_after, failure_kind, insert, last_seq, meta
 
-log = logging.getLogger("miner_stage_tracker")
+log = logging.getLogger("content_miner.tracker")
+T = TypeVar("T")
 
-LOCK_TIMEOUT_S = 0.1
-MAX_PENDING = 10_000
-COMPACT_EVERY = 200  # journal events; past this the appending call compacts at once
-COMPACT_AGE_S = 0.2  # otherwise compaction runs when the status file is this much older than a write
-HOUSEKEEPING_INTERVAL_S = 0.1
-HISTORY_INTERVAL_S = 1.0
+LOCK_WAIT_S = 0.1  # the longest a stage call waits for the log
 STALL_WINDOW_S = 0.5  # after a lock timeout, calls queue without waiting for this long
-MAX_CORRUPT_COPIES = 20
-MAX_RING_BACKLOG = 20_000  # the ring keeps events the history lacks, up to this many
+MAX_BATCH = 500  # events per transaction: keeps one transaction well inside LOCK_WAIT_S
+MAX_PENDING = 50_000  # queued events kept in memory; past it the oldest are dropped, with a warning
+LONG_BUSY_S = 10.0  # a lock held longer than this is worth a warning
+TICK_S = 0.1
+SNAPSHOT_EVERY_S = 0.5
+CHECKPOINT_EVERY_S = 1.0
+SPILL_SCAN_EVERY_S = 2.0
+PRUNE_EVERY_S = 600.0
+PRUNE_CHUNK = 2000
 
 
-class StatusWriter:
-    def __init__(
-        self,
-        path: Path,
-        *,
-        ring_size: int = 1000,
-        lock_timeout: float = LOCK_TIMEOUT_S,
-        on_compacted: Callable[[], None] | None = None,  # called from housekeeping, at most 1/s
-        history_marker: Path | None = None,
-    ) -> None:
-        self.path = path
-        self.journal_path = journal_file.journal_path(path)
-        self.ring_size = ring_size
-        self.history_marker = history_marker
-        self.lock_timeout = lock_timeout
-        self._on_compacted = on_compacted
-        self._lock = FileLock(f"{path}.lock", timeout=lock_timeout, poll_interval=0.0005, thread_local=False)
-        self._io = threading.Lock()  # one transaction at a time in this process
-        self._guard = threading.Lock()  # held only for queue and flag updates
+@dataclass(frozen=True)
+class Retention:
+    """How much the log keeps: events younger than `keep_days`, and at most `max_rows` of them."""
+
+    keep_days: float = 30.0
+    max_rows: int = 1_000_000
+
+
+class LogWriter:
+    def __init__(self, status_file: Path, log_path: Path, clock: Clock, retention: Retention | None) -> None:
+        self.status_file = status_file
+        self.clock = clock
+        self.retention = retention
+        self.log = StageLog(log_path, status_file, clock.wall)
+        self.readers: weakref.WeakSet[Any] = weakref.WeakSet()  # reporters: retention keeps their unread events
+        self.counts = {"written": 0, "busy": 0, "write_errors": 0, "dropped": 0, "spilled": 0, "merged": 0}
+        self._io = threading.RLock()  # one use of the connection at a time in this process
+        self._guard = threading.Lock()  # held only for queue updates
         self._pending: deque[dict[str, Any]] = deque()
-        self._dirty = False  # the journal has events of ours the status file lacks
-        self._appended_inode = 0  # the journal file our last append went to
-        self._history_due = False
-        self._history_at = 0.0
         self._stalled_until = 0.0
-        self._housekeeper: threading.Thread | None = None
-        self._reported: set[str] = set()
-        self.counts = {"written": 0, "dropped": 0, "lock_timeouts": 0, "write_errors": 0, "heals": 0}
+        self._busy_since: float | None = None
+        self._incident: str | None = None  # the kind of write failure the operator was told about
+        self._reason = "locked by another process"  # the last failure, in words
+        self._snapshot_due = self._checkpoint_due = False
+        self._snapshot_seq = -1  # the last seq of the snapshot this process wrote last
+        self._next = {"snapshot": 0.0, "checkpoint": 0.0, "spills": 0.0, "prune": 0.0}
+        self.thread = SelfRestartingThread("stage-tracker-housekeeping", self._tick, TICK_S)
+        if retention is not None:  # the owner's housekeeping runs from the start: it may never write itself
+            self.thread.poke()
 
-    # -- the call path ------------------------------------------------------------------------
+    def after_fork(self) -> None:
+        """In a forked child: nothing of the parent's (its queue is the parent's to write; a lock one
+        of its threads held at the fork would never be released; its connection is not ours)."""
+        self._io, self._guard, self._pending = threading.RLock(), threading.Lock(), deque()
+        self.thread = SelfRestartingThread(self.thread.name, self._tick, TICK_S)
+        self.log.close(checkpointer=True)
+
+    # -- the call path ----------------------------------------------------------------------------
 
     def submit(self, event: dict[str, Any]) -> None:
-        """Queue `event` and try to write the queue within the lock deadline. Never raises."""
-        overflow = 0
         with self._guard:
             self._pending.append(event)
-            while len(self._pending) > MAX_PENDING:
+            overflow = len(self._pending) - MAX_PENDING
+            for _ in range(max(0, overflow)):
                 self._pending.popleft()
-                overflow += 1
+        if overflow > 0:
             self.counts["dropped"] += overflow
-        if overflow:
-            log.debug("stage tracker: queue full, dropped %d oldest events", overflow)
+            if self.counts["dropped"] == overflow:
+                log.warning("⚠️  Stage tracking: more than %d stage events are waiting for the stage log %s; "
+                            "dropping the oldest (%s)", MAX_PENDING, self.log.path, self._reason)
         if time.monotonic() >= self._stalled_until:
-            self.flush(self.lock_timeout)
-        self._ensure_housekeeper()
-
-    def flush(self, timeout: float) -> bool:
-        """Append everything queued within `timeout` seconds. True when the queue is empty."""
-        deadline = time.monotonic() + timeout
-        if not self._io.acquire(timeout=max(0.0, timeout)):
-            return not self._pending
-        try:
-            with self._guard:
-                batch = list(self._pending)
-            if not batch:
-                return True
-            if self._locked(lambda: self._append_locked(batch), deadline - time.monotonic()):
-                with self._guard:
-                    for _ in batch:
-                        self._pending.popleft()
-                    self._dirty = True
-                self.counts["written"] += len(batch)
-            return not self._pending
-        finally:
-            self._io.release()
+            self.flush(LOCK_WAIT_S)
+        self.thread.poke()
 
     def pending(self) -> int:
         return len(self._pending)
 
-    def compact(self, timeout: float) -> bool:
-        with self._guard:
-            self._dirty = False  # cleared first: an append during compaction sets it again
-        done = self._with_io(lambda: self._compact_locked(), timeout)
-        with self._guard:
-            if done:
-                self._history_due = True
-            else:
-                self._dirty = True
-        return done
-
-    def reset(self, timeout: float) -> bool:
-        """Empty the live state and the ring; keep the log id and the sequence counter."""
-
-        def clear() -> None:
-            document = self._compact_locked()
-            document.header["current"], document.header["open"], document.body = {}, {}, b""
-            status_file.write_atomically(self.path, document.to_bytes())
-
-        return self._with_io(clear, timeout)
-
-    # -- transactions -------------------------------------------------------------------------
-
-    def _with_io(self, action: Callable[[], object], timeout: float) -> bool:
+    def flush(self, timeout: float) -> bool:
+        """Write the queue, in order, within `timeout` seconds. True when nothing is left."""
         deadline = time.monotonic() + timeout
         if not self._io.acquire(timeout=max(0.0, timeout)):
-            return False
+            return not self._pending
         try:
-            return self._locked(action, deadline - time.monotonic())
+            while self._pending:
+                with self._guard:
+                    batch = list(itertools.islice(self._pending, MAX_BATCH))
+                if not self._write(partial(insert, events=batch), deadline):
+                    return False
+                with self._guard:
+                    for _ in batch:
+                        self._pending.popleft()
+                self.counts["written"] += len(batch)
+                if time.monotonic() >= deadline:
+                    break
+            return not self._pending
         finally:
             self._io.release()
 
-    def _locked(self, action: Callable[[], object], timeout: float) -> bool:
-        try:
-            try:
-                self._lock.acquire(timeout=max(0.0, timeout))
-            except FileNotFoundError:  # first write, or the directory was removed: make it
-                self.path.parent.mkdir(parents=True, exist_ok=True)
-                self._lock.acquire(timeout=max(0.0, timeout))
-        except Timeout:
-            self.counts["lock_timeouts"] += 1
-            self._stalled_until = time.monotonic() + STALL_WINDOW_S
-            self._once("lock", "stage tracker: status lock busy; events queued for retry")
-            return False
-        except OSError as exc:
-            return self._failed("lock-os", f"cannot create the status file's directory or lock: {exc}")
-        try:
-            action()
-            self._stalled_until = 0.0
-            return True
-        except OSError as exc:
-            for path in (self.path, self.journal_path):
-                if path.is_dir():
-                    self._move_aside(path, "a directory is in the way")
-            return self._failed("write", f"cannot write the status file: {exc}")
-        except Exception as exc:  # a bug must not reach the pipeline either
-            return self._failed("bug", f"stage tracker error: {exc!r}")
-        finally:
-            try:
-                self._lock.release()
-            except Exception:
-                pass
-
-    def _append_locked(self, batch: list[dict[str, Any]]) -> None:
-        def encode(first_seq: int) -> bytes:
-            for offset, event in enumerate(batch):
-                event["seq"] = first_seq + offset
-            return b"\n".join(encode_event(event) for event in batch) + b"\n"
-
-        try:
-            base, last, self._appended_inode = journal_file.append(self.journal_path, encode)
-        except FileNotFoundError:
-            self._compact_locked()  # creates the journal (and the status file if need be)
-            base, last, self._appended_inode = journal_file.append(self.journal_path, encode)
-        except (CorruptJournal, ValueError) as exc:
-            self._once("journal", f"stage tracker: journal damaged ({exc}); salvaging it")
-            self._compact_locked()
-            base, last, self._appended_inode = journal_file.append(self.journal_path, encode)
-        if last - base >= COMPACT_EVERY:
-            try:
-                self._compact_locked()
-            except Exception as exc:  # the events are written: a failed fold must not re-queue them
-                self._once("compact", f"stage tracker: compaction failed ({exc!r}); will retry")
-
-    def _compact_locked(self) -> StatusDocument:
-        """Fold the journal into the status file and start an empty journal. Returns the document."""
-        document = self._read_status_or_heal()
-        journal = self._read_journal_or_salvage()
-        if document is None or (journal is not None and journal.log_id not in ("", document.log_id)):
-            # The journal is where the latest writes went: its log id and numbering win.
-            document = StatusDocument.new(
-                time.time(),
-                log_id=journal.log_id if journal and journal.log_id else None,
-                last_seq=journal.base_seq if journal else 0,
-            )
-        if journal is not None:
-            fold(document, journal, self._ring_for(document.log_id, journal.last_seq))
-        document.header["updated_at"] = time.time()
-        status_file.write_atomically(self.path, document.to_bytes())
-        status_file.write_atomically(
-            self.journal_path, journal_file.header_line(document.log_id, document.last_seq)
-        )
-        self._remove_orphaned_temp_files()
-        return document
-
-    def _remove_orphaned_temp_files(self) -> None:
-        """Temp files of writers killed mid-write; under the lock, any older than a minute is one."""
-        try:
-            for temp in self.path.parent.glob(f".{self.path.name}*.tmp"):
-                if time.time() - temp.stat().st_mtime > 60:
-                    temp.unlink()
-        except OSError:
-            pass
-
-    def _ring_for(self, log_id: str, last_seq: int) -> int:
-        """The ring keeps at least `ring_size` events, and every event the history lacks yet
-        (bounded), so a burst faster than the history sync loses nothing."""
-        if self.history_marker is None:
-            return self.ring_size
-        unsynced = last_seq - synced_seq(self.history_marker, log_id)
-        return max(self.ring_size, min(MAX_RING_BACKLOG, unsynced))
-
-    def _read_status_or_heal(self) -> StatusDocument | None:
-        try:
-            return status_file.read(self.path)
-        except IsADirectoryError:
-            self._move_aside(self.path, "a directory is in the way")
-        except CorruptStatusFile as exc:
-            self._move_aside(self.path, str(exc))
-        return None
-
-    def _read_journal_or_salvage(self) -> Journal | None:
-        try:
-            return journal_file.read(self.journal_path)
-        except IsADirectoryError:
-            self._move_aside(self.journal_path, "a directory is in the way")
-            return None
-        except (CorruptJournal, ValueError) as exc:
-            salvaged = journal_file.salvage(self.journal_path.read_bytes())
-            self._move_aside(self.journal_path, f"{exc}; salvaged {len(salvaged.lines) if salvaged else 0} events")
-            return salvaged
-
-    # -- trouble ------------------------------------------------------------------------------
-
-    def _move_aside(self, path: Path, reason: str) -> None:
-        """Keep a damaged file (or whatever is in the way) for inspection; a new one replaces it."""
-        stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S.%fZ")
-        aside = path.with_name(f"{path.name}.corrupt-{stamp}")
-        try:
-            os.replace(path, aside)
-        except OSError as exc:
-            self._once(f"aside-{path.name}", f"stage tracker: cannot move {path} aside: {exc}")
-            return
-        self.counts["heals"] += 1
-        log.debug("stage tracker: %s: %s; kept it as %s", path, reason, aside.name)
-        for old in sorted(path.parent.glob(f"{path.name}.corrupt-*"))[:-MAX_CORRUPT_COPIES]:
-            try:
-                if old.is_file():
-                    old.unlink()
-            except OSError:
-                pass
-
-    def _failed(self, kind: str, message: str) -> bool:
-        self.counts["write_errors"] += 1
-        self._stalled_until = time.monotonic() + STALL_WINDOW_S
-        self._once(kind, message + "; events queued for retry")
-        return False
-
-    def _once(self, kind: str, message: str) -> None:
-        if kind not in self._reported:
-            self._reported.add(kind)
-            log.debug(message)
-
-    # -- housekeeping: retries and compaction, off the call path ------------------------------
-
-    def _ensure_housekeeper(self) -> None:
-        with self._guard:
-            if self._housekeeper is None:
-                self._housekeeper = threading.Thread(
-                    target=self._housekeeping, name="stage-tracker-housekeeping", daemon=True
-                )
-                self._housekeeper.start()
-
-    def _housekeeping(self) -> None:
-        while True:
-            time.sleep(HOUSEKEEPING_INTERVAL_S)
-            if self._pending:
-                self.flush(self.lock_timeout)
-            if self._dirty and not self._pending and self._compaction_due():
-                self.compact(self.lock_timeout)
-            if self._history_due and time.monotonic() - self._history_at >= HISTORY_INTERVAL_S:
-                self._history_due, self._history_at = False, time.monotonic()
-                if self._on_compacted is not None:
-                    self._on_compacted()
-            with self._guard:
-                if not (self._pending or self._dirty or self._history_due):
-                    self._housekeeper = None  # under the guard: the next submit starts a new one
-                    return
-
-    def _compaction_due(self) -> bool:
-        """Whether to compact now. With many writers, one compaction serves them all: skip it when
-        the journal we appended to was already replaced (our events are folded), or when the
-        status file was rewritten a moment ago."""
-        try:
-            if os.stat(self.journal_path).st_ino != self._appended_inode:
-                with self._guard:
-                    self._dirty = False
-                    self._history_due = True
+    def drain(self, timeout: float) -> bool:
+        """`flush`, retried until `timeout` has passed. True when nothing is left."""
+        deadline = time.monotonic() + timeout
+        while not self.flush(max(0.0, min(LOCK_WAIT_S, deadline - time.monotonic()))):
+            if time.monotonic() >= deadline:
                 return False
-            return time.time() - os.stat(self.path).st_mtime >= COMPACT_AGE_S
-        except OSError:
-            return True
+            time.sleep(0.01)
+        return True
+
+    def transaction(self, action: Callable[[sqlite3.Connection], int], timeout: float) -> bool:
+        """Run `action` in one write transaction within `timeout`; False if it could not be done."""
+        with self._io:
+            return self._write(action, time.monotonic() + timeout)
+
+    def _write(self, action: Callable[[sqlite3.Connection], int], deadline: float) -> bool:
+        """One transaction (under `_io`); False when it must wait. Failures are told once per incident."""
+        try:
+            seq = self.log.write(action, deadline)
+        except Busy:
+            self.counts["busy"] += 1
+            now = time.monotonic()
+            self._stalled_until = now + STALL_WINDOW_S
+            self._busy_since = self._busy_since or now
+            self._reason = "locked by another process"
+            if now - self._busy_since > LONG_BUSY_S and self._incident is None:
+                self._incident = "busy"
+                log.warning("⚠️  Stage tracking: the stage log %s has been locked by another process for over %g s; "
+                            "%d events wait in memory, in order", self.log.path, LONG_BUSY_S, len(self._pending))
+            return False
+        except Exception as exc:  # Unavailable, or a bug: neither may reach the pipeline
+            self.counts["write_errors"] += 1
+            self._stalled_until = time.monotonic() + STALL_WINDOW_S
+            kind = failure_kind(exc) if isinstance(exc, Unavailable) else f"error {exc!r}"
+            self._reason = str(exc) if isinstance(exc, Unavailable) else repr(exc)
+            if self._incident != kind:
+                self._incident = kind
+                log.warning("⚠️  Stage tracking: cannot write the stage log %s (%s); %d events wait in memory, "
+                            "in order, and are retried", self.log.path, exc, len(self._pending))
+            return False
+        self.log.known_seq = max(self.log.known_seq, seq)
+        self._busy_since = None
+        self._snapshot_due = self._checkpoint_due = True
+        if self._incident is not None:
+            self._incident = None
+            log.info("Stage tracking: the stage log %s is writable again", self.log.path)
+        return True
+
+    # -- reading ----------------------------------------------------------------------------------
+
+    def read(self, action: Callable[[sqlite3.Connection], T], default: T) -> T:
+        """`action` on a consistent view of the log; `default` when there is no readable log."""
+        with self._io:
+            if time.monotonic() >= self._next["spills"]:
+                self.merge_spills()
+            try:
+                return self.log.read(action, default)
+            except (sqlite3.Error, Busy, Unavailable, OSError) as exc:
+                log.debug("stage tracker: reading %s: %r", self.log.path, exc)
+                self.log.close()
+                return default
+
+    # -- exit -------------------------------------------------------------------------------------
+
+    def close(self, timeout: float) -> None:
+        """Write the queue within `timeout`; keep what is left in a spill file; rebuild the snapshot."""
+        deadline = time.monotonic() + timeout
+        self.drain(timeout)
+        self.thread.stop(max(0.0, deadline - time.monotonic()) + 0.2)
+        with self._io:  # no other thread can write these events while they go to the spill file
+            if self._pending:
+                self._spill()
+            if self._snapshot_due:
+                self.write_snapshot()
+            self.log.close(checkpointer=not self.thread.alive)
+
+    def _spill(self) -> None:
+        with self._guard:
+            events = list(self._pending)
+            self._pending.clear()
+        try:
+            path = spill.write(self.status_file, events, os.getpid())
+        except OSError as exc:
+            log.warning("⚠️  Stage tracking: %d stage events are lost: the stage log %s could not take them "
+                        "(%s) and no spill file could be written (%s)", len(events), self.log.path,
+                        self._reason, exc)
+            return
+        self.counts["spilled"] += len(events)
+        log.warning("⚠️  Stage tracking: the stage log %s was not writable at exit (%s); kept %d events in %s "
+                    "for the next writer or reader to merge", self.log.path,
+                    self._reason, len(events), path.name)
+
+    def merge_spills(self) -> None:
+        """Merge other processes' spill files, each in one transaction, oldest first (under `_io`)."""
+        self._next["spills"] = time.monotonic() + SPILL_SCAN_EVERY_S
+        for path in layout.stage_spill_files(self.status_file):
+            try:
+                events, bad = spill.read(path)
+            except OSError:
+                continue  # merged and removed by another process meanwhile
+            with self._io:
+                merged = self._write(partial(spill.merge, name=path.name, events=events, now=self.clock.wall()),
+                                     time.monotonic() + LOCK_WAIT_S)
+            if not merged:
+                return
+            path.unlink(missing_ok=True)
+            self.counts["merged"] += len(events)
+            log.info("Stage tracking: merged %d events from %s", len(events), path.name)
+            if bad:
+                log.warning("⚠️  Stage tracking: %d unreadable lines in %s: those events are lost", bad, path.name)
+
+    # -- housekeeping -----------------------------------------------------------------------------
+
+    def _tick(self) -> bool:
+        """One round of background work; True while there is more to do. Each step takes the
+        connection on its own, so a stage call never waits behind more than one of them."""
+        now = time.monotonic()
+        if self._pending:
+            self.flush(LOCK_WAIT_S)
+        if now >= self._next["spills"]:
+            self.merge_spills()
+        if self.retention is not None and now >= self._next["prune"]:
+            self._next["prune"] = now + PRUNE_EVERY_S
+            self.prune(self.retention)
+            log_file.remove_stale_temp_files([self.status_file, self.log.path, self.status_file.with_name(
+                layout.STAGE_SPILL_PREFIX + "*")], time.time())
+        if self._checkpoint_due and now >= self._next["checkpoint"]:
+            self._next["checkpoint"] = now + CHECKPOINT_EVERY_S
+            self._checkpoint_due = False
+            try:
+                self.log.checkpoint()  # not under `_io`: see StageLog.checkpoint
+            except sqlite3.Error as exc:
+                log.debug("stage tracker: checkpoint: %r", exc)
+        if self.retention is not None:  # the owner keeps the snapshot up with every writer's events
+            self._snapshot_due = self._snapshot_due or self.read(last_seq, 0) != self._snapshot_seq
+        if self._snapshot_due and now >= self._next["snapshot"]:
+            self._next["snapshot"] = now + SNAPSHOT_EVERY_S
+            self.write_snapshot()
+        return self.retention is not None or bool(self._pending or self._snapshot_due or self._checkpoint_due)
+
+    def write_snapshot(self) -> None:
+        self._snapshot_due = False
+        now = self.clock.wall()
+        doc = self.read(lambda db: snapshot_document(db, now), None)
+        if doc is None:
+            return
+        try:
+            snapshot.write(self.status_file, doc, now)
+        except OSError as exc:
+            self._snapshot_due = True
+            log.debug("stage tracker: cannot write the status file %s: %r", self.status_file, exc)
+            return
+        self._snapshot_seq = doc["last_seq"]
+
+    def prune(self, retention: Retention) -> int:
+        """Apply retention, oldest first, in small transactions; never past a reader's unread events."""
+        protect = min((reader.unread_after for reader in list(self.readers)), default=None)
+        before = self.clock.wall() - retention.keep_days * 86400
+        removed = 0
+        while True:
+            chunk: list[int] = []
+            with self._io:
+                ok = self._write(partial(prune_chunk, before_ts=before, max_rows=retention.max_rows,
+                                         protect=protect, out=chunk), time.monotonic() + LOCK_WAIT_S)
+            if not ok or not chunk[-1]:
+                break
+            removed += chunk[-1]
+            self._snapshot_due = True
+        return removed
+
+
+def prune_chunk(db: sqlite3.Connection, before_ts: float, max_rows: int, protect: int | None,
+                out: list[int]) -> int:
+    """Delete the oldest events that are too old or too many (up to PRUNE_CHUNK); stale live state too."""
+    last = last_seq(db)
+    cut = 0
+    for seq, ts in db.execute("SELECT seq, ts FROM events ORDER BY seq LIMIT ?", (PRUNE_CHUNK,)).fetchall():
+        if (protect is not None and seq > protect) or not (ts < before_ts or seq <= last - max_rows):
+            break
+        cut = seq
+    deleted = db.execute("DELETE FROM events WHERE seq <= ?", (cut,)).rowcount if cut else 0
+    db.execute("DELETE FROM current WHERE since < ?", (before_ts,))
+    db.execute("DELETE FROM spills WHERE merged_at < ?", (before_ts,))
+    out.append(deleted)
+    return last
+
+
+def snapshot_document(db: sqlite3.Connection, now: float) -> dict[str, Any]:
+    info = meta(db)
+    last = last_seq(db)
+    start = max(int(info.get("reset_seq") or 0), last - snapshot.RECENT_EVENTS)
+    header = {"log_id": info.get("log_id"), "last_seq": last, "created_at": info.get("created_at"),
+              "updated_at": now, "current": current(db)}
+    return snapshot.document(header, events_after(db, start, snapshot.RECENT_EVENTS))
