@@ -33,10 +33,6 @@ module.exports = {
       autorestart: true,
       kill_timeout: 15000,
       treekill: false,
-      // SIGTERM, not pm2's SIGINT: in the first milliseconds of Python's start-up (before the miner's
-      // handlers exist) a SIGINT ends the interpreter with a "Fatal Python error" traceback, while a
-      // SIGTERM just ends it.
-      kill_signal: "SIGTERM",
       exp_backoff_restart_delay: 1000, // 1 s, then x1.5 per restart (1.5 s, 2.25 s, ...) up to 15 s; reset after 30 s up
       max_restarts: 50,
       min_uptime: "30s",

@@ -105,13 +105,13 @@ def test_status_route_shows_module2_stages(start_service: Callable[..., Module2]
         stage = response.json()["current"].get("module2", {}).get("erin")
         return stage if stage and stage["status"] == "completed" else None
 
-    stage = wait_for(rendered_stage, what="module2's stage 6 for erin in /status")
-    assert stage["stage_number"] == 6
+    stage = wait_for(rendered_stage, what="module2's stage 1 for erin in /status")
+    assert (stage["stage_number"], stage["stage_name"]) == (1, "Image Rendering")
     assert "Rendered 2 images for erin" in stage["message"]
     events = [
         (e["status"], e["message"])
         for e in MinerStageTracker(service.data_dir / "miner_status.json").read_events()
-        if e["source"] == "module2" and e["username"] == "erin" and e["stage_number"] == 6
+        if e["source"] == "module2" and e["username"] == "erin" and e["stage_number"] == 1
     ]
     assert [status for status, _ in events] == ["running", "completed"]
     assert events[0][1] == "Rendering 2 images for erin"

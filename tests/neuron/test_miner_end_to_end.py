@@ -123,7 +123,8 @@ def test_submitted_account_goes_through_every_stage_to_a_plan_and_an_image(
     steps.append(rf"INFO.*✅ Stage 7 Complete - Complete {who} - Pipeline completed - \d+ recommendations generated")
     _in_order(miner.lines(), steps)
     # Module 2's own stages for the new plan (it renders the images after Module 1 exported it).
-    miner.wait_line(rf"✅ Stage 6 Complete - Exportation for {USERNAME.lower()} - Rendered \d+ images", timeout=60)
+    miner.wait_line(rf"✅ \[Module 2\] Stage 1 Complete - Image Rendering for {USERNAME.lower()} - Rendered \d+ images",
+                    timeout=60)
     _in_order(miner.lines(), [r"📈 Miner Status: Mode: watchdog \| Module 1: Running \| Module 2: Running \| Stage: "])
     assert fake_x_was_used(miner)
 

@@ -41,7 +41,8 @@ def test_a_stage_left_running_by_a_killed_miner_is_closed_when_it_starts_again(
     closed = [e for e in tracker.read_events(0) if e["source"] == "module1" and e["status"] == "failed"]
     assert [(e["stage_number"], e["username"], e["pid"]) for e in closed] == [(3, "sample_creator", module1)]
     assert closed[0]["message"] == INTERRUPTED
-    assert closed[0]["details"] == {"exit_code": None, "crashed": True, "by": "miner start-up"}
+    assert closed[0]["details"] == {"exit_code": None, "crashed": True, "by": "miner start-up",
+                                   "interrupted": False}  # work cut short by a kill: a failure
 
     # Closed before the new Module 1 started: each of its events comes after.
     new_module1 = second.module_pid("content_miner.pipeline")

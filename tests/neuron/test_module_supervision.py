@@ -37,7 +37,8 @@ def test_module1_killed_in_stage_3_is_reported_closed_restarted_and_finishes_the
     closed = [e for e in events if e["source"] == "module1" and e["username"] == "sample_creator"
               and e["status"] == "failed" and e["stage_number"] == 3]
     assert len(closed) == 1 and closed[0]["pid"] == module1
-    assert closed[0]["details"] == {"exit_code": -9, "crashed": True, "by": "miner supervisor"}
+    assert closed[0]["details"] == {"exit_code": -9, "crashed": True, "by": "miner supervisor",
+                                   "interrupted": False}
 
     restarted = miner.wait_line(r"🔁 Restarting Module 1 \(restart 1\)", after=crash)
     assert miner.module_pid("content_miner.pipeline") != module1

@@ -1,5 +1,5 @@
 """The miner under real pm2, with the project's own process file: start, stop, restart at once,
-restart, kill -9; every log stays clean (no traceback, no colour codes).
+restart, kill -9; every log stays clean (no traceback, no colour codes, no stage failure at error).
 
 pm2 comes from the npm registry (`.ci/run` installs it); where it cannot be had the test is skipped
 with the reason. pm2 runs with its own PM2_HOME in the test's directory, never the user's.
@@ -111,3 +111,4 @@ def test_start_stop_restart_and_kill_9_under_pm2_leave_clean_logs(pm2: Pm2, tmp_
     for text in (logs, module_logs):
         assert "Traceback" not in text and "KeyboardInterrupt" not in text
     assert "\x1b[" not in logs, "plain lines when pm2 captures the output"
+    assert "Failed" not in logs, "a planned stop, or an idle wait cut short, is not a stage failure"

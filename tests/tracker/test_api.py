@@ -110,14 +110,14 @@ def test_current_state_is_per_source_and_account_with_since_and_last_duration(st
     tracker.stage_start(1, "scraping", "alice", source="module1")
     tracker.stage_complete(1, "scraped", "alice", source="module1")
     tracker.stage_start(2, "parsing", "alice", source="module1")
-    tracker.stage_start(6, "Rendering 15 images for alice", "alice", source="module2")
+    tracker.stage_start(1, "Rendering 15 images for alice", "alice", source="module2")
     current = tracker.read_status()["current"]
     alice1 = current["module1"]["alice"]
     assert (alice1["stage_name"], alice1["status"]) == ("Data Retrieval", "running")
     assert alice1["last_duration_s"] is not None and alice1["since"] > 0
     assert current["module2"]["alice"]["message"] == "Rendering 15 images for alice"
     latest = tracker.get_current_stage()
-    assert (latest["source"], latest["stage_number"], latest["status"]) == ("module2", 6, "running")
+    assert (latest["source"], latest["stage_number"], latest["status"]) == ("module2", 1, "running")
     assert tracker.get_current_stage(source="module1")["stage_name"] == "Data Retrieval"
 
 

@@ -26,7 +26,7 @@ def _populate(data: Path) -> None:
     tracker.stage_start(3, "Indexing 50 posts in vector database", "elonmusk", source="module1")
     tracker.stage_start(1, "Processing twitter account", "badusername", source="module1")
     tracker.stage_failed(1, "Failed to scrape profile", "badusername", source="module1")
-    tracker.stage_start(6, "Rendering 15 images for elonmusk", "elonmusk", source="module2")
+    tracker.stage_start(1, "Rendering 15 images for elonmusk", "elonmusk", source="module2")
     tracker.close()
 
 
@@ -46,7 +46,7 @@ def test_json_output_is_the_live_state(tmp_path: Path) -> None:
     result = _run("--data-dir", str(tmp_path), "--json")
     state = json.loads(result.stdout)
     assert state["current"]["module1"]["badusername"]["status"] == "failed"
-    assert state["current"]["module2"]["elonmusk"]["stage_name"] == "Exportation"
+    assert state["current"]["module2"]["elonmusk"]["stage_name"] == "Image Rendering"  # Module 2's own stages
     assert state["last_seq"] == 4
 
 

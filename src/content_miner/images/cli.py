@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from content_miner.images.renderer import CardRenderer
     from content_miner.images.server import QueryServer
     from content_miner.images.service import ImageService
+    from content_miner.tracker.definitions import StageDefinitions
 
 logger = logging.getLogger("module2")
 
@@ -45,6 +46,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--poll-interval", type=float, default=DEFAULT_POLL_INTERVAL_S,
                         help="seconds between plan scans (default: 1.0)")
     parser.add_argument("--renderer", default=DEFAULT_RENDERER, help=f"image backend (default: {DEFAULT_RENDERER})")
+    parser.add_argument("--stages-file", help="a TOML file of stage definitions (the miner passes its --stages.file)")
     parser.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
     return parser.parse_args(argv)
 
@@ -57,10 +59,16 @@ def main(argv: list[str] | None = None) -> int:
     )
     logging.getLogger("filelock").setLevel(logging.WARNING)  # it logs every acquire at DEBUG
     paths = DataLayout.from_settings(args.data_dir)
+    from content_miner.tracker.definitions import DefinitionsError, load_definitions
+
+    try:
+        definitions = load_definitions(args.stages_file)
+    except DefinitionsError as err:
+        return _refuse_start(str(err))
     sock = None
     try:
         with starting_up(signals):
-            ready = _start(paths, args)
+            ready = _start(paths, args, definitions)
             if isinstance(ready, int):
                 return ready
             service, server, sock, renderer = ready
@@ -99,8 +107,8 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _start(paths: DataLayout, args: argparse.Namespace) -> tuple[ImageService, QueryServer, socket.socket,
-                                                                  CardRenderer] | int:
+def _start(paths: DataLayout, args: argparse.Namespace, definitions: StageDefinitions
+           ) -> tuple[ImageService, QueryServer, socket.socket, CardRenderer] | int:
     """The service, its server, its listening socket and renderer; an exit code if it cannot start."""
     keep_tool_files_inside(paths.root)
     from pydantic import ValidationError
@@ -112,7 +120,7 @@ def _start(paths: DataLayout, args: argparse.Namespace) -> tuple[ImageService, Q
     from content_miner.images.settings import ServiceSettings
     from content_miner.stage_calls import configure, stage_start
 
-    configure(paths.status_file, source=SOURCE_NAME)
+    configure(paths.status_file, source=SOURCE_NAME, definitions=definitions)
     stage_start(0, "Starting image generator and query handler")
     try:
         settings = ServiceSettings(

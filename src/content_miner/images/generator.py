@@ -1,4 +1,4 @@
-"""Rendering all images of one account's plan, reported as stage 6 of source `module2`."""
+"""Rendering all images of one account's plan, reported as stage 1 ("Image Rendering") of source `module2`."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from .store import ImageStore
 
 logger = logging.getLogger(__name__)
 
-RENDER_STAGE = 6
+RENDER_STAGE = 1  # Module 2's own stage 1, "Image Rendering" (tracker/definitions.py)
 
 
 class RenderInterrupted(Exception):
@@ -72,7 +72,8 @@ class ImageGenerator:
         except RenderInterrupted:
             logger.info("Rendering for %s interrupted by shutdown; it resumes on the next start", key.label)
             self._catalog.update(key, status=ImageStatus.PENDING)
-            stage_failed(RENDER_STAGE, "Rendering interrupted by shutdown", username=key.username, details=details)
+            stage_failed(RENDER_STAGE, "Rendering interrupted by shutdown", username=key.username,
+                         details={**details, "interrupted": True})
             return False
         except Exception as err:  # a bad value in one plan or a full disk must not stop the service
             reason = f"{type(err).__name__}: {err}"

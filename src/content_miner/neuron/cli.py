@@ -10,10 +10,13 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from content_miner.common import layout
 from content_miner.common.shutdown import ShutdownSignals, StopDuringStartUp, starting_up
+
+if TYPE_CHECKING:
+    from content_miner.tracker.definitions import StageDefinitions
 from content_miner.neuron.log_format import plain_console_lines
 
 LOOPBACK = "127.0.0.1"
@@ -55,14 +58,14 @@ def main(argv: list[str] | None = None, *, signals: ShutdownSignals | None = Non
         return 0
     if isinstance(prepared, int):
         return prepared
-    config, paths = prepared
+    config, paths, definitions = prepared
     import bittensor as bt
 
     from content_miner.neuron.axon_server import AxonStartError
     from content_miner.neuron.chain import ChainError
     from content_miner.neuron.content_miner import ContentMiner
 
-    miner = ContentMiner(config, paths, stop_requested=signals.requested)
+    miner = ContentMiner(config, paths, definitions=definitions, stop_requested=signals.requested)
     signals.then(miner.on_signal)
     if signals.first is not None:  # it came between the start-up and `then`
         miner.stop_signal = signals.first
@@ -76,15 +79,21 @@ def main(argv: list[str] | None = None, *, signals: ShutdownSignals | None = Non
     return 0
 
 
-def _prepare(args: list[str]) -> tuple[Any, layout.DataLayout] | int:
+def _prepare(args: list[str]) -> tuple[Any, layout.DataLayout, StageDefinitions] | int:
     """The configuration, checked, and the logging set up; an exit code if they cannot be."""
     from content_miner.neuron.config import build_config
     from content_miner.neuron.config_checks import check_config
+    from content_miner.tracker.definitions import DefinitionsError, load_definitions
 
     config = build_config(args)
     problem = check_config(config)
     if problem:
         print(f"neurons/miner.py: error: {problem}", file=sys.stderr)
+        return 2
+    try:
+        definitions = load_definitions(config.stages.file)
+    except DefinitionsError as err:
+        print(f"neurons/miner.py: error: {err}", file=sys.stderr)
         return 2
     paths = layout.DataLayout.from_settings(config.data_dir)
     config.data_dir = str(paths.root)
@@ -101,4 +110,4 @@ def _prepare(args: list[str]) -> tuple[Any, layout.DataLayout] | int:
         print(f"neurons/miner.py: error: cannot use data directory {paths.root}: {err.strerror or err}",
               file=sys.stderr)
         return 2
-    return config, paths
+    return config, paths, definitions

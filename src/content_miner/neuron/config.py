@@ -55,6 +55,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="larger request bodies are refused with 413 (default: 65536)")
     parser.add_argument("--status.interval", dest="status.interval", type=float, default=30.0,
                         help="seconds between status lines (default: 30)")
+    parser.add_argument("--stages.file", dest="stages.file", default=None,
+                        help="a TOML file of stage definitions (names, descriptions, expected and maximum "
+                             "durations per source); the miner passes it to both modules (default: built-in)")
     parser.add_argument("--stages.poll_interval", dest="stages.poll_interval", type=float, default=0.5,
                         help="how often stage events are turned into log lines (default: 0.5 s)")
     parser.add_argument("--tracker.keep_days", dest="tracker.keep_days", type=float, default=Retention.keep_days,

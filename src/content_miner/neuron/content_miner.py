@@ -33,13 +33,16 @@ from content_miner.neuron.stage_view import StageView
 from content_miner.neuron.supervisor import HealthSettings, LogSettings, ModuleSupervisor
 from content_miner.pipeline.jobs import JobLimits, JobStore
 from content_miner.tracker import MinerStageReporter, MinerStageTracker, Retention, status_line
+from content_miner.tracker.definitions import DEFAULTS, StageDefinitions
 
 MODE = "watchdog"
 
 
 class ContentMiner:
-    def __init__(self, config: Any, paths: DataLayout, *, stop_requested: threading.Event | None = None) -> None:
+    def __init__(self, config: Any, paths: DataLayout, *, definitions: StageDefinitions = DEFAULTS,
+                 stop_requested: threading.Event | None = None) -> None:
         self.config = config
+        self.definitions = definitions
         self.paths = paths
         self.data_dir: Path = paths.root
         self.stop_requested = stop_requested or threading.Event()
@@ -79,11 +82,12 @@ class ContentMiner:
         self._next_sync = time.monotonic() + config.metagraph.sync_interval
         # The miner owns the stage log: its tracker applies retention (the modules' trackers only write).
         retention = Retention(keep_days=float(config.tracker.keep_days), max_rows=int(config.tracker.max_rows))
-        self.tracker = MinerStageTracker(self.paths.status_file, source="miner", retention=retention)
+        self.tracker = MinerStageTracker(self.paths.status_file, source="miner", retention=retention,
+                                         definitions=self.definitions)
         # The reporter's cursor is the stage log's end now: every transition of the modules is logged,
         # starting with the stages an earlier run left open (its modules died with it), closed here
         # before the axon can answer with them and before the modules start.
-        self.reporter = MinerStageReporter(self.tracker, bt.logging)
+        self.reporter = MinerStageReporter(self.tracker, bt.logging, self.definitions)
         specs = module_specs(config, self.paths)
         for spec in specs:
             close_interrupted_stages(self.tracker, spec.source, spec.label)

@@ -53,19 +53,26 @@ def open_stages(tracker: StageRecorder, source: str) -> list[OpenStage]:
 def close_open_stages(tracker: StageRecorder, source: str, label: str, reason: str, *, pid: int | None,
                       exit_code: int | None, crashed: bool, message: str | None = None,
                       by: str = "miner supervisor", only: Callable[[OpenStage], bool] | None = None,
-                      ) -> list[OpenStage]:
+                      interrupted: Callable[[OpenStage], bool] | bool = False) -> list[OpenStage]:
     """Mark every running stage of `source` (those `only` accepts) failed; returns what was closed.
 
     The message is "<label> crashed (<reason>)" or "<label> was stopped (<reason>)" unless given.
-    `pid` None: each stage's own writer's pid.
+    `pid` None: each stage's own writer's pid. A stage `interrupted` accepts (a planned stop, an idle
+    wait) is marked so: the operator's line is then a warning, not a failure at error level.
     """
     stages = [stage for stage in open_stages(tracker, source) if only is None or only(stage)]
     text = message or f"{label} {'crashed' if crashed else 'was stopped'} ({reason})"
     for stage in stages:
+        planned = interrupted(stage) if callable(interrupted) else interrupted
         tracker.record(FAILED, stage.stage_number, text, stage.username,
-                       {"exit_code": exit_code, "crashed": crashed, "by": by},
+                       {"exit_code": exit_code, "crashed": crashed, "by": by, "interrupted": planned},
                        source=source, pid=stage.pid if pid is None else pid)
     return stages
+
+
+def is_idle(stage: OpenStage) -> bool:
+    """A module's own Stage 0 (start-up or waiting for accounts): no account's work is lost with it."""
+    return stage.stage_number == 0 and not stage.username
 
 
 def writer_is_gone(stage: OpenStage) -> bool:
@@ -84,4 +91,4 @@ def writer_is_gone(stage: OpenStage) -> bool:
 def close_interrupted_stages(tracker: StageRecorder, source: str, label: str) -> list[OpenStage]:
     """At start-up, before the modules run: close `source`'s stages whose writer is dead."""
     return close_open_stages(tracker, source, label, "", pid=None, exit_code=None, crashed=True,
-                             message=INTERRUPTED, by="miner start-up", only=writer_is_gone)
+                             message=INTERRUPTED, by="miner start-up", only=writer_is_gone, interrupted=is_idle)

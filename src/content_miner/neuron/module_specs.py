@@ -31,6 +31,7 @@ def module_specs(config: Any, paths: DataLayout) -> list[ModuleSpec]:
     # one setting they get from the environment (the tracker's documented override).
     env = {layout.STATUS_FILE_ENV: str(paths.status_override)} if paths.status_override else {}
     port = int(config.module2.port)
+    stages = ["--stages-file", str(Path(config.stages.file).expanduser().absolute())] if config.stages.file else []
     module2_url = module2_base_url(paths, port)
     module1 = ModuleSpec(
         label="Module 1", source=MODULE1_SOURCE, description="Content recommendation system",
@@ -39,12 +40,13 @@ def module_specs(config: Any, paths: DataLayout) -> list[ModuleSpec]:
         argv=[*_program(config.module1.script, MODULE1_PACKAGE), "--data-dir", data_dir, "--quiet",
               "--wait-seconds", f"{config.module1.wait_seconds:g}",
               "--poll-seconds", f"{config.module1.poll_seconds:g}",
-              "--keep-days", f"{config.inbox.keep_days:g}", "--keep-files", str(int(config.inbox.keep_files))],
+              "--keep-days", f"{config.inbox.keep_days:g}", "--keep-files", str(int(config.inbox.keep_files)), *stages],
         log_file=paths.module_log(MODULE1_SOURCE), cwd=paths.root, env=env,
     )
     module2 = ModuleSpec(
         label="Module 2", source=MODULE2_SOURCE, description="Image generator and query handler",
-        argv=[*_program(config.module2.script, MODULE2_PACKAGE), "--data-dir", data_dir, "--port", str(port)],
+        argv=[*_program(config.module2.script, MODULE2_PACKAGE), "--data-dir", data_dir, "--port", str(port),
+              *stages],
         log_file=paths.module_log(MODULE2_SOURCE), cwd=paths.root, env=env,
         health_url=lambda: (base + "/health") if (base := module2_url()) else None,
         endpoint_file=paths.endpoint_file(MODULE2_SOURCE),

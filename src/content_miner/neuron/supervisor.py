@@ -128,7 +128,7 @@ class ModuleSupervisor:
                 ended = module.process.exited()
                 if ended is not None:
                     close_open_stages(self.tracker, module.spec.source, module.spec.label, ended.reason,
-                                      pid=ended.pid, exit_code=ended.code, crashed=False)
+                                      pid=ended.pid, exit_code=ended.code, crashed=False, interrupted=True)
                 module.state = STOPPED
 
     # -- the loop -----------------------------------------------------------------------------

@@ -52,6 +52,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     watch.add_argument("--keep-files", type=int, default=1000,
                        help="... and at most this many account files per folder (default: 1000)")
     parser.add_argument("--recommendations", type=int, default=15, help="recommendations per plan")
+    parser.add_argument("--stages-file", help="a TOML file of stage definitions (the miner passes its --stages.file)")
     parser.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
     parser.add_argument("--quiet", action="store_true",
                         help="do not print the stage lines on stdout (the miner, which logs them itself, passes it)")
@@ -72,8 +73,14 @@ def main(argv: list[str] | None = None) -> int:
     paths = layout.DataLayout.from_settings(args.data_dir)
     layout.keep_tool_files_inside(paths.root)
     from content_miner.stage_calls import configure
+    from content_miner.tracker.definitions import DefinitionsError, load_definitions
 
-    configure(paths.status_file, source=SOURCE)
+    try:
+        definitions = load_definitions(args.stages_file)
+    except DefinitionsError as exc:
+        print(f"main.py: {exc}", file=sys.stderr)
+        return 2
+    configure(paths.status_file, source=SOURCE, definitions=definitions)
     reporter = _stage_lines(args.quiet)
     try:
         code, result = _run(args, paths, signals)
@@ -175,6 +182,6 @@ def _stage_lines(quiet: bool) -> MinerStageReporter | None:
     handler.setFormatter(logging.Formatter("[%(levelname)s] %(message)s"))
     operator.addHandler(handler)
     operator.propagate = False
-    reporter = MinerStageReporter(get_tracker(), operator)
+    reporter = MinerStageReporter(get_tracker(), operator, get_tracker().definitions)
     reporter.start_monitoring(check_interval=0.2)
     return reporter

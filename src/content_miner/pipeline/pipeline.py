@@ -131,7 +131,7 @@ class AccountPipeline:
             try:
                 value = work()
             except Shutdown:
-                stage_failed(number, "Interrupted: Module 1 is shutting down", name)
+                stage_failed(number, "Interrupted: Module 1 is shutting down", name, {"interrupted": True})
                 raise
             except EXPECTED_FAILURES as exc:
                 self._fail(number, one_line(exc), name)

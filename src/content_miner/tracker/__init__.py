@@ -23,6 +23,7 @@ from content_miner.tracker.api import (
     stage_complete,
     stage_failed,
     stage_name,
+    stage_progress,
     stage_start,
     status_line,
 )
@@ -30,6 +31,6 @@ from content_miner.tracker.api import (
 __all__ = [
     "COMPLETED", "FAILED", "RUNNING", "STAGE_NAMES", "Clock", "Cursor", "MinerStageReporter",
     "MinerStageTracker", "ReadBatch", "Retention", "configure", "event_line", "get_current_stage", "get_tracker",
-    "reset_stages", "set_source", "stage_complete", "stage_failed", "stage_name", "stage_start",
+    "reset_stages", "set_source", "stage_complete", "stage_failed", "stage_name", "stage_progress", "stage_start",
     "status_line",
 ]

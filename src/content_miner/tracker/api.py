@@ -28,11 +28,12 @@ from pathlib import Path
 from typing import Any
 
 from content_miner.common import layout
+from content_miner.tracker.definitions import DEFAULTS, StageDefinitions
 from content_miner.tracker.events import Clock, new_event
 from content_miner.tracker.history import StageHistory
 from content_miner.tracker.log_lines import event_line, status_line
 from content_miner.tracker.reporter import MinerStageReporter
-from content_miner.tracker.stage_log import current, events_after, last_seq, meta
+from content_miner.tracker.stage_log import current, events_after, last_seq, meta, set_progress
 from content_miner.tracker.stages import COMPLETED, FAILED, RUNNING, STAGE_NAMES, stage_name
 from content_miner.tracker.writer import LogWriter, Retention
 
@@ -40,11 +41,12 @@ log = logging.getLogger("content_miner.tracker")
 
 SOURCE_ENV = "MINER_SOURCE"
 EXIT_TIMEOUT_S = 0.5  # what every tracker of a process gets, together, to write its queue at exit
+PROGRESS_EVERY_S = 1.0  # stage_progress writes at most this often per source and account
 
 __all__ = [
     "COMPLETED", "FAILED", "RUNNING", "STAGE_NAMES", "Clock", "Cursor", "MinerStageReporter",
     "MinerStageTracker", "ReadBatch", "Retention", "configure", "event_line", "get_current_stage", "get_tracker",
-    "reset_stages", "set_source", "stage_complete", "stage_failed", "stage_name", "stage_start",
+    "reset_stages", "set_source", "stage_complete", "stage_failed", "stage_name", "stage_progress", "stage_start",
     "status_line",
 ]
 
@@ -71,12 +73,15 @@ class MinerStageTracker:
     `retention`: this process owns the log (the miner) and prunes it; `clock`: for tests."""
 
     def __init__(self, status_file: str | os.PathLike[str] | None = None, *, source: str | None = None,
-                 retention: Retention | None = None, clock: Clock | None = None) -> None:
+                 retention: Retention | None = None, clock: Clock | None = None,
+                 definitions: StageDefinitions | None = None) -> None:
         path = Path(status_file) if status_file else layout.status_file()
         self.status_file = path.expanduser().absolute()
         self.log_path = layout.stage_log_beside(self.status_file)
         self._source = source
         self._clock = clock or Clock()
+        self.definitions = definitions or _definitions
+        self._progress_written: dict[tuple[str, str], float] = {}  # last progress write per (source, account)
         self._writer = LogWriter(self.status_file, self.log_path, self._clock, retention)
         self.history = StageHistory(self._writer)
         _live.add(self._writer)
@@ -105,9 +110,33 @@ class MinerStageTracker:
         try:
             self._writer.submit(new_event(status, stage_number, message, username, details,
                                           source=source or self.source, pid=os.getpid() if pid is None else pid,
-                                          clock=self._clock))
+                                          clock=self._clock, names=self.definitions))
         except Exception as exc:  # never into the pipeline
             log.debug("stage tracker: could not record an event: %r", exc)
+
+    def stage_progress(self, stage_number: int, done: int, total: int, username: str = "", *,
+                       source: str | None = None) -> None:
+        """How far the running stage is (`done` of `total` items). Throttled: at most one write a
+        second per source and account, plus the last one (`done == total`); no event, no log line.
+        Never raises, and waits for the log about 50 ms at most (a busy log skips the update)."""
+        try:
+            who = (source or self.source, str(username))
+            now = self._clock.mono()
+            final = done >= total
+            last = self._progress_written.get(who)
+            if last is not None and now - last < PROGRESS_EVERY_S and not final:
+                return
+            if isinstance(done, bool) or not isinstance(done, int) or not isinstance(total, int) or total < 0 \
+                    or done < 0 or not isinstance(stage_number, int):
+                return
+            self._progress_written[who] = now
+            if len(self._progress_written) > 10_000:
+                self._progress_written.clear()
+            wall = round(self._clock.wall(), 6)
+            self._writer.transaction(
+                lambda db: set_progress(db, who[0], who[1], stage_number, min(done, total), total, wall), 0.05)
+        except Exception as exc:  # never into the pipeline
+            log.debug("stage tracker: could not record progress: %r", exc)
 
     def flush(self, timeout: float = 1.0) -> bool:
         """Write anything still queued (log busy, disk trouble). True when nothing is left."""
@@ -195,6 +224,7 @@ _tracker: MinerStageTracker | None = None
 _tracker_guard = threading.Lock()
 _source: str | None = None
 _configured_file: Path | None = None
+_definitions: StageDefinitions = DEFAULTS
 # Every tracker's writer, closed at exit. Writers, not trackers: a tracker dropped with events still
 # queued is gone, but its writer lives on in its housekeeping thread until they are written.
 _live: weakref.WeakSet[LogWriter] = weakref.WeakSet()
@@ -215,12 +245,18 @@ def set_source(source: str) -> None:
     _source = source
 
 
-def configure(status_file: str | os.PathLike[str], *, source: str | None = None) -> None:
-    """Point this process's stage calls at `status_file` (and name them `source`): what an entry
-    point does once it knows its data directory. Without it, `get_tracker` falls back to the spec's
-    `MINER_STATUS_FILE` / `MINER_DATA_DIR` environment variables."""
-    global _configured_file
+def configure(status_file: str | os.PathLike[str], *, source: str | None = None,
+              definitions: StageDefinitions | None = None) -> None:
+    """Point this process's stage calls at `status_file` (and name them `source`, with the stage names
+    of `definitions`): what an entry point does once it knows its data directory. Without it,
+    `get_tracker` falls back to the spec's `MINER_STATUS_FILE` / `MINER_DATA_DIR` environment variables."""
+    global _configured_file, _definitions, _tracker
     _configured_file = Path(status_file).expanduser().absolute()
+    if definitions is not None and definitions is not _definitions:
+        _definitions = definitions
+        with _tracker_guard:
+            if _tracker is not None:
+                _tracker.definitions = definitions
     if source:
         set_source(source)
 
@@ -254,6 +290,13 @@ def stage_complete(stage_number: int, message: str, username: str = "", details:
 def stage_failed(stage_number: int, message: str, username: str = "", details: Any = None) -> None:
     try:
         get_tracker().stage_failed(stage_number, message, username, details)
+    except Exception as exc:
+        log.debug("stage tracker unavailable: %r", exc)
+
+
+def stage_progress(stage_number: int, done: int, total: int, username: str = "") -> None:
+    try:
+        get_tracker().stage_progress(stage_number, done, total, username)
     except Exception as exc:
         log.debug("stage tracker unavailable: %r", exc)
 

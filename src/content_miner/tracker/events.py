@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .stages import stage_name
+from .definitions import DEFAULTS, StageDefinitions
 
 MAX_MESSAGE_CHARS = 1000
 MAX_DETAILS_BYTES = 4096
@@ -84,19 +84,21 @@ def stage_number_of(value: object) -> int | str:
 
 
 def new_event(status: str, stage_number: object, message: object, username: object, details: object, *,
-              source: str, pid: int, clock: Clock) -> dict[str, Any]:
-    """An event as a call makes it; the log gives it `seq` and `duration_s` when it is written."""
+              source: str, pid: int, clock: Clock, names: StageDefinitions = DEFAULTS) -> dict[str, Any]:
+    """An event as a call makes it; the log gives it `seq` and `duration_s` when it is written. Its
+    stage name is the writing source's (`names`)."""
     number = stage_number_of(stage_number)
+    source = _text(source, MAX_NAME_CHARS)
     return {
         "timestamp": round(clock.wall(), 6),
         "mono": clock.mono(),
         "clock": clock.id,
         "stage_number": number,
-        "stage_name": stage_name(number),
+        "stage_name": names.name(source, number),
         "status": status,
         "message": _text(message if message is not None else "", MAX_MESSAGE_CHARS),
         "username": _text(username if username is not None else "", MAX_NAME_CHARS),
         "details": details_json(details),  # JSON text
-        "source": _text(source, MAX_NAME_CHARS),
+        "source": source,
         "pid": pid,
     }

@@ -50,6 +50,9 @@ CREATE TABLE current (
     clock TEXT,
     duration_s REAL,
     last_duration_s REAL,
+    progress_done INTEGER,                  -- stage_progress() of the running stage: done of total,
+    progress_total INTEGER,
+    progress_at REAL,                       -- and when (wall clock)
     PRIMARY KEY (source, username)
 ) WITHOUT ROWID;
 CREATE TABLE meta (key TEXT PRIMARY KEY, value) WITHOUT ROWID;
@@ -166,3 +169,18 @@ def remove_stale_temp_files(paths: list[Path], now: float, max_age_s: float = 60
                     temp.unlink()
         except OSError:
             pass
+
+
+PROGRESS_COLUMNS = ("progress_done INTEGER", "progress_total INTEGER", "progress_at REAL")
+
+
+def add_missing_columns(db: sqlite3.Connection) -> None:
+    """A log made before `current` had its progress columns gets them (outside any transaction)."""
+    have = {row[1] for row in db.execute("PRAGMA table_info(current)")}
+    for column in PROGRESS_COLUMNS:
+        if column.split()[0] not in have:
+            try:
+                db.execute(f"ALTER TABLE current ADD COLUMN {column}")
+            except sqlite3.OperationalError as exc:  # another process added it a moment ago
+                if "duplicate column" not in str(exc):
+                    raise

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from .definitions import DEFAULTS, StageDefinitions
 from .stages import COMPLETED, FAILED, RUNNING, stage_name
 
 INFO = "info"
@@ -26,21 +27,34 @@ def _who(event: dict[str, Any]) -> str:
     return f" for {username}" if username else ""
 
 
-def event_line(event: dict[str, Any]) -> tuple[str, str]:
-    """(level, text) for one stage event."""
+def event_line(event: dict[str, Any], definitions: StageDefinitions = DEFAULTS) -> tuple[str, str]:
+    """(level, text) for one stage event. The pipeline's lines are exactly the spec's; another
+    source's lines name it (`⚙️  [Module 2] Stage 1 - ...`) so the operator knows who spoke. A stage
+    closed as interrupted (a planned stop, or an idle wait cut short) is a warning, not a failure."""
     number = event.get("stage_number")
     name = _safe(event.get("stage_name") or stage_name(number))
     message = _safe(event.get("message", ""))
     status = event.get("status")
+    source = definitions.source(str(event.get("source") or ""))
+    who = "" if source.pipeline else f"[{_safe(source.display)}] "
     if status == COMPLETED:
-        return INFO, f"✅ Stage {number} Complete - {name}{_who(event)} - {message}"
+        return INFO, f"✅ {who}Stage {number} Complete - {name}{_who(event)} - {message}"
+    if status == FAILED and is_interruption(event):
+        return WARNING, f"⚠️  {who}Stage {number} Interrupted - {name}{_who(event)} - {message}"
     if status == FAILED:
         if not message.lower().startswith("error"):
             message = f"Error: {message}"
-        return ERROR, f"❌ Stage {number} Failed - {name}{_who(event)} - {message}"
+        return ERROR, f"❌ {who}Stage {number} Failed - {name}{_who(event)} - {message}"
     if status != RUNNING:
         message = f"{message} ({status})"
-    return INFO, f"⚙️  Stage {number} - {name}{_who(event)}: {message}"
+    return INFO, f"⚙️  {who}Stage {number} - {name}{_who(event)}: {message}"
+
+
+def is_interruption(event: dict[str, Any]) -> bool:
+    """A stage closed because its module was stopped on purpose, or an idle wait cut short: the
+    writer says so with `details.interrupted`."""
+    details = event.get("details")
+    return isinstance(details, dict) and details.get("interrupted") is True
 
 
 def missed_line(count: int) -> tuple[str, str]:

@@ -14,6 +14,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Protocol
 
 from .background import SelfRestartingThread
+from .definitions import DEFAULTS, StageDefinitions
 from .log_lines import ERROR, WARNING, event_line, missed_line, restarted_line
 
 if TYPE_CHECKING:
@@ -30,9 +31,11 @@ class OperatorLogger(Protocol):
 
 
 class MinerStageReporter:
-    def __init__(self, tracker: MinerStageTracker, logger: OperatorLogger) -> None:
+    def __init__(self, tracker: MinerStageTracker, logger: OperatorLogger,
+                 definitions: StageDefinitions = DEFAULTS) -> None:
         self.tracker = tracker
         self.logger = logger
+        self.definitions = definitions
         self.logged = 0  # transitions logged
         self.missed = 0  # transitions the log no longer had when the reporter got to them
         self.poll_errors = 0
@@ -88,7 +91,7 @@ class MinerStageReporter:
                 self.missed += batch.missed
                 self._emit(*missed_line(batch.missed))
             for event in batch.events:
-                self._emit(*event_line(event))
+                self._emit(*event_line(event, self.definitions))
                 self._cursor = replace(batch.cursor, seq=event["seq"])  # one by one: a thread that dies
                 logged += 1  # mid-batch is replaced by one that goes on after the last line logged
                 self.logged += 1

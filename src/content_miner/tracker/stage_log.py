@@ -25,7 +25,10 @@ log = logging.getLogger("content_miner.tracker")
 T = TypeVar("T")
 
 COLUMNS = "seq, ts, source, username, stage_number, stage_name, status, message, details, pid, duration_s"
-CURRENT = "stage_number, stage_name, status, message, since, started_at, duration_s, last_duration_s, pid, seq"
+CURRENT = ("stage_number, stage_name, status, message, since, started_at, duration_s, last_duration_s, pid, seq, "
+           "progress_done, progress_total, progress_at")
+CURRENT_ROW = ("source, username, seq, stage_number, stage_name, status, message, since, pid, started_at, "
+               "started_mono, clock, duration_s, last_duration_s")
 
 
 class Busy(Exception):
@@ -104,6 +107,7 @@ class StageLog:
                     meta = {}
                 if meta.get("format") != log_file.FORMAT:
                     raise sqlite3.DatabaseError("not a stage log")
+                log_file.add_missing_columns(db)
                 last = last_seq(db)
                 moved = log_file.identity(self.path) != found
                 if moved:  # replaced while we opened it: this connection may be on either file, and
@@ -279,7 +283,7 @@ def insert(db: sqlite3.Connection, events: list[dict[str, Any]], *, merged: bool
              e["message"], e["details"], e["pid"], duration)).lastrowid or 0
         if merged and row and row[6] > e["timestamp"]:
             continue
-        db.execute("INSERT OR REPLACE INTO current VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        db.execute(f"INSERT OR REPLACE INTO current ({CURRENT_ROW}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                    (e["source"], e["username"], seq, e["stage_number"], e["stage_name"], e["status"], e["message"],
                     e["timestamp"], e["pid"], started_at, started_mono, clock, duration, last_duration))
     return seq
@@ -316,3 +320,12 @@ def current(db: sqlite3.Connection, source: str | None = None, username: str | N
     for row in db.execute(query, (source, source, username, username)):
         found.setdefault(row[0], {})[row[1]] = dict(zip(CURRENT.split(", "), row[2:], strict=True))
     return found
+
+
+def set_progress(db: sqlite3.Connection, source: str, username: str, stage_number: int, done: int, total: int,
+                 now: float) -> int:
+    """Record how far the running `stage_number` of (source, username) is; 0 (no event is numbered)."""
+    db.execute("UPDATE current SET progress_done = ?, progress_total = ?, progress_at = ? WHERE source = ? "
+               "AND username = ? AND stage_number = ? AND status = 'running'",
+               (done, total, now, source, username, stage_number))
+    return 0
