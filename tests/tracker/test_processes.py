@@ -75,7 +75,9 @@ def test_writers_killed_at_random_instants_leave_a_readable_log_and_no_blocking_
             server.stdin.flush()
             assert server.stdout.readline().strip() == "reaped"
             survivor.stage_start(1, f"after kill {round_number}")
-            assert survivor.stats()["pending"] == 0, "the dead writer left no lock: the event was written"
+            # Written within seconds whatever the machine's load: a lock left by the dead writer would
+            # block it for good (a single call's 100 ms bound is the benchmark's to measure).
+            assert survivor.flush(10.0), "the dead writer left no lock: the event was written"
             events = survivor.read_events(max(0, survivor.end_cursor().seq - 50))
             _assert_contiguous(events)
             assert events[-1]["message"] == f"after kill {round_number}"
