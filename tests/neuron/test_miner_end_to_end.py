@@ -62,7 +62,8 @@ def miner(tmp_path_factory: pytest.TempPathFactory, fake_x: FakeXApi) -> Iterato
     run_.start()
     try:
         run_.wait_line(r"Stage monitoring activated", timeout=60)
-        run_.wait_line(r"✅ Stage 0 Complete - Initialization - Image generator and query handler ready", timeout=60)
+        run_.wait_line(r"✅ \[Module 2\] Stage 0 Complete - Initialization - Image generator and query handler ready",
+                       timeout=60)
         run_.wait_line(r"✅ Stage 0 Complete - Initialization - Watchdog mode initialized", timeout=60)
         yield run_
     finally:

@@ -58,6 +58,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--stages.file", dest="stages.file", default=None,
                         help="a TOML file of stage definitions (names, descriptions, expected and maximum "
                              "durations per source); the miner passes it to both modules (default: built-in)")
+    parser.add_argument("--stages.stall_factor", dest="stages.stall_factor", type=float, default=3.0,
+                        help="a running stage without start or progress for this many times its usual (p95) "
+                             "duration is stalled (default: 3)")
+    parser.add_argument("--stages.stall_restart_factor", dest="stages.stall_restart_factor", type=float,
+                        default=2.0, help="past this many times its stall limit, the module is restarted and the "
+                                          "stage closed as failed (default: 2)")
     parser.add_argument("--stages.poll_interval", dest="stages.poll_interval", type=float, default=0.5,
                         help="how often stage events are turned into log lines (default: 0.5 s)")
     parser.add_argument("--tracker.keep_days", dest="tracker.keep_days", type=float, default=Retention.keep_days,

@@ -66,6 +66,8 @@ def check_config(config: Any) -> str | None:
         ("inbox.keep_files", lambda v: _within(v, 1, integer=True), ">= 1"),
         ("status.interval", _positive, "> 0 and finite"),
         ("stages.poll_interval", _positive, "> 0 and finite"),
+        ("stages.stall_factor", lambda v: _within(v, 1.0), ">= 1 and finite"),
+        ("stages.stall_restart_factor", lambda v: _within(v, 1.0), ">= 1 and finite"),
         ("tracker.keep_days", _positive, "> 0 and finite"),
         ("tracker.max_rows", lambda v: _within(v, TRACKER_MIN_ROWS, integer=True), f">= {TRACKER_MIN_ROWS}"),
         ("metagraph.sync_interval", _positive, "> 0 and finite"),

@@ -25,7 +25,7 @@ from content_miner.neuron.axon_server import build_axon, start_axon
 from content_miner.neuron.chain import ChainContext, connect
 from content_miner.neuron.crash_marking import close_interrupted_stages
 from content_miner.neuron.module2_client import Module2Client
-from content_miner.neuron.module_specs import MODULE1_SOURCE, module2_base_url, module_specs
+from content_miner.neuron.module_specs import module2_base_url, module_specs
 from content_miner.neuron.restart_policy import RestartPolicy
 from content_miner.neuron.sample_account import queue_sample_account
 from content_miner.neuron.shutdown_budget import REPORTER_STOP_S, TRACKER_CLOSE_S
@@ -34,6 +34,7 @@ from content_miner.neuron.supervisor import HealthSettings, LogSettings, ModuleS
 from content_miner.pipeline.jobs import JobLimits, JobStore
 from content_miner.tracker import MinerStageReporter, MinerStageTracker, Retention, status_line
 from content_miner.tracker.definitions import DEFAULTS, StageDefinitions
+from content_miner.tracker.live import StallRules, focus
 
 MODE = "watchdog"
 
@@ -53,6 +54,7 @@ class ContentMiner:
         self.tracker: MinerStageTracker | None = None
         self.jobs: JobStore | None = None
         self.stop_signal: str | None = None
+        self.stall_rules = StallRules()
         self._next_sync = 0.0
         self._started = False  # start() went through: only then is "Miner stopped" news
 
@@ -100,7 +102,10 @@ class ContentMiner:
                                 timeout_s=config.supervisor.health_timeout,
                                 failures_before_restart=config.supervisor.health_failures)
         logs = LogSettings(max_bytes=int(config.supervisor.log_max_mb * 2**20), keep=int(config.supervisor.log_keep))
-        self.supervisor = ModuleSupervisor(specs, policy, self.tracker, bt.logging, health=health, logs=logs)
+        self.stall_rules = StallRules(float(config.stages.stall_factor), float(config.stages.stall_restart_factor))
+        tracker = self.tracker
+        self.supervisor = ModuleSupervisor(specs, policy, self.tracker, bt.logging, health=health, logs=logs,
+                                           live=lambda: tracker.live(rules=self.stall_rules))
         self.jobs = JobStore(self.paths.jobs)
         job_policy = JobPolicy(JobLimits(max_per_submitter=int(config.jobs.max_per_hotkey),
                                          max_queued=int(config.jobs.max_queued)),
@@ -144,10 +149,7 @@ class ContentMiner:
 
     def status_text(self) -> str:
         assert self.supervisor is not None and self.tracker is not None
-        current = self.tracker.get_current_stage(source=MODULE1_SOURCE)
-        if current.get("status") == "idle":
-            current = self.tracker.get_current_stage()
-        return status_line(MODE, self.supervisor.states(), current)
+        return status_line(MODE, self.supervisor.states(), focus(self.tracker.live(rules=self.stall_rules)))
 
     def run_until_stopped(self) -> None:
         interval = float(self.config.status.interval)

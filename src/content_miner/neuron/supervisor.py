@@ -16,6 +16,7 @@ from __future__ import annotations
 import signal
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,6 +26,7 @@ from content_miner.neuron.log_cap import LogCap
 from content_miner.neuron.module_process import ExitInfo, ModuleProcess, ModuleSpec
 from content_miner.neuron.restart_policy import RestartBackoff, RestartPolicy
 from content_miner.neuron.shutdown_budget import KILL_WAIT_S
+from content_miner.tracker.live import LiveStage, short_duration
 
 RUNNING = "Running"
 STARTING = "Starting"
@@ -66,11 +68,16 @@ class SupervisedModule:
 class ModuleSupervisor:
     def __init__(self, specs: list[ModuleSpec], policy: RestartPolicy, tracker: StageRecorder, logger: Any, *,
                  check_interval_s: float = 0.2, health: HealthSettings | None = None,
-                 logs: LogSettings | None = None) -> None:
+                 logs: LogSettings | None = None, live: Callable[[], list[LiveStage]] | None = None,
+                 stall_check_every_s: float = 2.0) -> None:
         self.health = health or HealthSettings()
         self.logs = logs or LogSettings()
         self._log_caps = [LogCap(spec.log_file, self.logs.max_bytes, self.logs.keep) for spec in specs]
         self._next_log_check = 0.0
+        self._live = live
+        self._stall_check_every_s = stall_check_every_s
+        self._next_stall_check = 0.0
+        self._stalls_told: set[tuple[str, str, int | None, float | None]] = set()
         self.modules = [SupervisedModule(spec, policy, self.health) for spec in specs]
         self.tracker = tracker
         self.logger = logger
@@ -147,6 +154,7 @@ class ModuleSupervisor:
                 self._spawn(module)
         while not self._stop.wait(self.check_interval_s):
             self._cap_logs(time.monotonic())
+            self._check_stalls(time.monotonic())
             for module in self.modules:
                 try:
                     with self._lock:
@@ -167,6 +175,37 @@ class ModuleSupervisor:
                                      f"{cap.copy_name(1).name} and emptied")
             except OSError as err:
                 self.logger.warning(f"Cannot cap {cap.path.name}: {err.strerror or err}")
+
+    def _check_stalls(self, now: float) -> None:
+        """A stage that stopped moving is said once (warning); past the hard limit its module is killed
+        (SIGKILL: a frozen process ignores anything else) and restarted, the stage closed as failed."""
+        if self._live is None or now < self._next_stall_check:
+            return
+        self._next_stall_check = now + self._stall_check_every_s
+        try:
+            stages = self._live()
+        except Exception as err:
+            self.logger.warning(f"Supervisor: reading the live stages failed: {type(err).__name__}: {err}")
+            return
+        modules = {module.spec.source: module for module in self.modules}
+        for stage in stages:
+            module = modules.get(stage.source)
+            if module is None or stage.state != "stalled":
+                continue
+            incident = (stage.source, stage.username, stage.stage_number, stage.started_at)
+            if incident not in self._stalls_told:
+                self._stalls_told.add(incident)
+                who = f" for {stage.username}" if stage.username else ""
+                self.logger.warning(
+                    f"⚠️  {module.spec.label}: Stage {stage.stage_number} - {stage.stage_name}{who} is stalled: "
+                    f"no progress for {short_duration(stage.quiet_s)}, running for {short_duration(stage.elapsed_s)}")
+            if stage.must_restart and module.process.alive() and not module.killed_for:
+                with self._lock:
+                    module.killed_for = f"stalled: no progress for {int(stage.quiet_s or 0)} s"
+                    self.logger.warning(f"⚠️  {module.spec.label}: {module.killed_for}; restarting it")
+                    module.process.signal_group(signal.SIGKILL)
+        if len(self._stalls_told) > 10_000:
+            self._stalls_told.clear()
 
     def _spawn(self, module: SupervisedModule) -> None:
         failure = module.process.start()
@@ -217,9 +256,11 @@ class ModuleSupervisor:
     def _on_exit(self, module: SupervisedModule, ended: ExitInfo) -> None:
         killed_for, module.killed_for = module.killed_for, None
         if killed_for:
-            closed = close_open_stages(self.tracker, module.spec.source, module.spec.label, ended.reason,
-                                       pid=ended.pid, exit_code=ended.code, crashed=False,
-                                       message=f"{module.spec.label} was stopped after {killed_for}")
+            closed = close_open_stages(
+                self.tracker, module.spec.source, module.spec.label, ended.reason, pid=ended.pid,
+                exit_code=ended.code, crashed=False,
+                message=killed_for if killed_for.startswith("stalled") else f"{module.spec.label} was stopped "
+                                                                              f"after {killed_for}")
             what = f"stopped after {killed_for} (it had run {ended.run_s:.1f}s)"
         else:
             closed = close_open_stages(self.tracker, module.spec.source, module.spec.label, ended.reason,

@@ -128,7 +128,8 @@ class InboxWatcher:
             return
         self._end_wait("Wait cycle completed - checking for new accounts")
         seconds = f"{self.settings.wait_seconds:g}"
-        stage_start(0, first_message or f"No accounts found - waiting {seconds} seconds for new accounts")
+        stage_start(0, first_message or f"No accounts found - waiting {seconds} seconds for new accounts",
+                    details={"idle": True})  # waiting for work: the status shows `idle`
         self._waiting_since = now
 
     def _end_wait(self, message: str) -> None:

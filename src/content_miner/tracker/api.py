@@ -31,6 +31,7 @@ from content_miner.common import layout
 from content_miner.tracker.definitions import DEFAULTS, StageDefinitions
 from content_miner.tracker.events import Clock, new_event
 from content_miner.tracker.history import StageHistory
+from content_miner.tracker.live import LiveStage, StallRules, StatsCache, live_stage
 from content_miner.tracker.log_lines import event_line, status_line
 from content_miner.tracker.reporter import MinerStageReporter
 from content_miner.tracker.stage_log import current, events_after, last_seq, meta, set_progress
@@ -83,6 +84,7 @@ class MinerStageTracker:
         self.definitions = definitions or _definitions
         self._progress_written: dict[tuple[str, str], float] = {}  # last progress write per (source, account)
         self._writer = LogWriter(self.status_file, self.log_path, self._clock, retention)
+        self._stats = StatsCache(self._writer.read)
         self.history = StageHistory(self._writer)
         _live.add(self._writer)
 
@@ -198,6 +200,15 @@ class MinerStageTracker:
             return events_after(db, max(after_seq, int(meta(db).get("reset_seq") or 0)), limit)
 
         return self._writer.read(query, [])
+
+    def live(self, now: float | None = None, rules: StallRules | None = None) -> list[LiveStage]:
+        """Every current entry with what it means now: progress, ETA, stalled or idle (`tracker.live`)."""
+        stats = self._stats.get()
+        when = self._clock.wall() if now is None else now
+        return [live_stage(source, username, entry, definitions=self.definitions, stats=stats, now=when,
+                           rules=rules or StallRules())
+                for source, accounts in self.read_status()["current"].items()
+                for username, entry in accounts.items()]
 
     def end_cursor(self) -> Cursor:
         return self._writer.read(lambda db: Cursor(meta(db).get("log_id"), last_seq(db)), Cursor(None, 0))

@@ -53,6 +53,7 @@ CREATE TABLE current (
     progress_done INTEGER,                  -- stage_progress() of the running stage: done of total,
     progress_total INTEGER,
     progress_at REAL,                       -- and when (wall clock)
+    details TEXT,                           -- the latest transition's details (JSON)
     PRIMARY KEY (source, username)
 ) WITHOUT ROWID;
 CREATE TABLE meta (key TEXT PRIMARY KEY, value) WITHOUT ROWID;
@@ -171,11 +172,12 @@ def remove_stale_temp_files(paths: list[Path], now: float, max_age_s: float = 60
             pass
 
 
-PROGRESS_COLUMNS = ("progress_done INTEGER", "progress_total INTEGER", "progress_at REAL")
+PROGRESS_COLUMNS = ("progress_done INTEGER", "progress_total INTEGER", "progress_at REAL", "details TEXT")
 
 
 def add_missing_columns(db: sqlite3.Connection) -> None:
-    """A log made before `current` had its progress columns gets them (outside any transaction)."""
+    """A log made before `current` had its progress and details columns gets them (outside any
+    transaction)."""
     have = {row[1] for row in db.execute("PRAGMA table_info(current)")}
     for column in PROGRESS_COLUMNS:
         if column.split()[0] not in have:

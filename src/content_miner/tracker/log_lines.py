@@ -6,6 +6,7 @@ import re
 from typing import Any
 
 from .definitions import DEFAULTS, StageDefinitions
+from .live import LiveStage, short_duration
 from .stages import COMPLETED, FAILED, RUNNING, stage_name
 
 INFO = "info"
@@ -70,14 +71,27 @@ def restarted_line() -> tuple[str, str]:
     return WARNING, "⚠️  Stage tracking: the stage log was recreated; following the new one"
 
 
-def status_line(mode: str, modules: dict[str, str], current: dict[str, Any] | None) -> str:
-    """`📈 Miner Status: Mode: watchdog | Module 1: Running | ... | Stage: Vector Database - running (elonmusk)`."""
+def status_line(mode: str, modules: dict[str, str], current: LiveStage | dict[str, Any] | None) -> str:
+    """`📈 Miner Status: Mode: watchdog | Module 1: Running | ... | Stage: Vector Database - running (elonmusk)`,
+    with how far it is and what is left when known (`40% | ETA 1m 20s`), `stalled`, or `idle`."""
     parts = [f"Mode: {mode}"] + [f"{name}: {state}" for name, state in modules.items()]
-    if current and current.get("stage_name"):
-        stage = _safe(f"{current['stage_name']} - {current.get('status', '')}")
-        if current.get("username"):
-            stage += f" ({_safe(current['username'])})"
-    else:
-        stage = "idle"
+    stage = "idle"
+    if isinstance(current, dict):  # a plain `current` entry (the spec's shape)
+        if current.get("stage_name") and current.get("status") != "idle":
+            stage = _safe(f"{current['stage_name']} - {current.get('status', '')}")
+            if current.get("username"):
+                stage += f" ({_safe(current['username'])})"
+    elif current is not None and current.state != "idle" and current.stage_name:
+        stage = _safe(f"{current.stage_name} - {current.state}")
+        if current.username:
+            stage += f" ({_safe(current.username)})"
+        if current.fraction is not None:
+            stage += f" {current.fraction:.0%}"
+        if current.state == "stalled":
+            stage += f", no progress for {short_duration(current.quiet_s)}"
+        elif current.eta_s is not None:
+            stage += f" | ETA {short_duration(current.eta_s)}"
+            if current.pipeline_eta_s is not None and current.username:
+                stage += f" (plan in ~{short_duration(current.pipeline_eta_s)})"
     parts.append(f"Stage: {stage}")
     return "📈 Miner Status: " + " | ".join(parts)

@@ -26,9 +26,9 @@ T = TypeVar("T")
 
 COLUMNS = "seq, ts, source, username, stage_number, stage_name, status, message, details, pid, duration_s"
 CURRENT = ("stage_number, stage_name, status, message, since, started_at, duration_s, last_duration_s, pid, seq, "
-           "progress_done, progress_total, progress_at")
+           "progress_done, progress_total, progress_at, details")
 CURRENT_ROW = ("source, username, seq, stage_number, stage_name, status, message, since, pid, started_at, "
-               "started_mono, clock, duration_s, last_duration_s")
+               "started_mono, clock, duration_s, last_duration_s, details")
 
 
 class Busy(Exception):
@@ -283,9 +283,9 @@ def insert(db: sqlite3.Connection, events: list[dict[str, Any]], *, merged: bool
              e["message"], e["details"], e["pid"], duration)).lastrowid or 0
         if merged and row and row[6] > e["timestamp"]:
             continue
-        db.execute(f"INSERT OR REPLACE INTO current ({CURRENT_ROW}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        db.execute(f"INSERT OR REPLACE INTO current ({CURRENT_ROW}) VALUES ({', '.join('?' * 15)})",
                    (e["source"], e["username"], seq, e["stage_number"], e["stage_name"], e["status"], e["message"],
-                    e["timestamp"], e["pid"], started_at, started_mono, clock, duration, last_duration))
+                    e["timestamp"], e["pid"], started_at, started_mono, clock, duration, last_duration, e["details"]))
     return seq
 
 
@@ -318,7 +318,9 @@ def current(db: sqlite3.Connection, source: str | None = None, username: str | N
             "AND (? IS NULL OR username = ?) ORDER BY seq" + (" DESC LIMIT 1" if latest_only else "")
     found: dict[str, dict[str, dict[str, Any]]] = {}
     for row in db.execute(query, (source, source, username, username)):
-        found.setdefault(row[0], {})[row[1]] = dict(zip(CURRENT.split(", "), row[2:], strict=True))
+        entry = dict(zip(CURRENT.split(", "), row[2:], strict=True))
+        entry["details"] = None if entry["details"] is None else json.loads(entry["details"])
+        found.setdefault(row[0], {})[row[1]] = entry
     return found
 
 
