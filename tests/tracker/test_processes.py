@@ -8,6 +8,7 @@ import random
 import signal
 import sqlite3
 import time
+from functools import partial
 from pathlib import Path
 
 from content_miner.common.layout import stage_spill_files
@@ -69,7 +70,11 @@ def test_writers_killed_at_random_instants_leave_a_readable_log_and_no_blocking_
             server.stdin.write("go\n")
             server.stdin.flush()
             victim = int(server.stdout.readline())
-            time.sleep(rng.uniform(0, 0.03))  # a random instant of its writing: not a synchronisation
+            # Once it is writing (its first event is in the log, however loaded the machine), a random
+            # instant of its writing: the sleep picks the instant, it does not synchronise anything.
+            wait_for(partial(survivor.history.events, source=f"victim{victim}", limit=1), timeout=30,
+                     what="the victim's first event", interval=0.002)
+            time.sleep(rng.uniform(0, 0.03))
             os.kill(victim, signal.SIGKILL)
             server.stdin.write(f"reap {victim}\n")
             server.stdin.flush()

@@ -31,7 +31,7 @@ from content_miner.common import layout
 from content_miner.tracker.definitions import DEFAULTS, StageDefinitions
 from content_miner.tracker.events import Clock, new_event
 from content_miner.tracker.history import StageHistory
-from content_miner.tracker.live import LiveStage, StallRules, StatsCache, live_stage
+from content_miner.tracker.live import LiveStage, StallRules, live_stage
 from content_miner.tracker.log_lines import event_line, status_line
 from content_miner.tracker.reporter import MinerStageReporter
 from content_miner.tracker.stage_log import current, events_after, last_seq, meta, set_progress
@@ -84,7 +84,7 @@ class MinerStageTracker:
         self.definitions = definitions or _definitions
         self._progress_written: dict[tuple[str, str], float] = {}  # last progress write per (source, account)
         self._writer = LogWriter(self.status_file, self.log_path, self._clock, retention)
-        self._stats = StatsCache(self._writer.read)
+        self._stats = self._writer.stats
         self.history = StageHistory(self._writer)
         _live.add(self._writer)
 

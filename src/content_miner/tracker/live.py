@@ -16,6 +16,7 @@ stage that ever ended); this module turns them into what an operator asks:
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import sqlite3
 import threading
@@ -90,11 +91,12 @@ class StatsCache:
         self._stats: dict[tuple[str, int], StageStats] = {}
         self._at: float | None = None
 
-    def get(self) -> dict[tuple[str, int], StageStats]:
+    def get(self, db: sqlite3.Connection | None = None) -> dict[tuple[str, int], StageStats]:
+        """The figures, read again when stale: through `db` when the caller is inside a read already."""
         with self._lock:
             now = self._clock()
             if self._at is None or now - self._at >= self.refresh_s:
-                self._stats = self._read(stage_stats, {})
+                self._stats = stage_stats(db) if db is not None else self._read(stage_stats, {})
                 self._at = now
             return self._stats
 
@@ -214,3 +216,23 @@ def focus(stages: list[LiveStage], source: str = "module1") -> LiveStage | None:
         return max(working, key=lambda stage: (stage.state == "stalled", stage.started_at or 0.0))
     own = [stage for stage in mine if not stage.username]
     return own[0] if own else (mine[-1] if mine else None)
+
+
+def stats_rows(stats: dict[tuple[str, int], StageStats]) -> list[dict[str, Any]]:
+    """The figures as JSON rows (the status file carries them, so readers of it get ETAs too)."""
+    return [{"source": source, "stage_number": number, **dataclasses.asdict(figures)}
+            for (source, number), figures in sorted(stats.items())]
+
+
+def stats_from_rows(rows: object) -> dict[tuple[str, int], StageStats]:
+    found: dict[tuple[str, int], StageStats] = {}
+    if not isinstance(rows, list):
+        return found
+    names = {field.name for field in dataclasses.fields(StageStats)}
+    for row in rows:
+        try:
+            found[(str(row["source"]), int(row["stage_number"]))] = StageStats(
+                **{key: value for key, value in row.items() if key in names})
+        except (KeyError, TypeError, ValueError):
+            continue
+    return found

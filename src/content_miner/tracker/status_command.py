@@ -24,9 +24,11 @@ from rich.table import Table
 
 from content_miner.common import layout
 from content_miner.tracker import snapshot
-from content_miner.tracker.status_view import age, clock, duration, status_rows
+from content_miner.tracker.live import stats_from_rows
+from content_miner.tracker.status_view import age, clock, duration, eta_text, progress_bar, status_rows
 
-STATUS_STYLE = {"running": "yellow", "completed": "green", "failed": "bold red"}
+STATUS_STYLE = {"running": "yellow", "completed": "green", "failed": "bold red", "stalled": "bold magenta",
+                "idle": "dim"}
 
 
 def live_state(path: Path) -> dict[str, Any]:
@@ -38,14 +40,16 @@ def live_state(path: Path) -> dict[str, Any]:
 def build_table(path: Path) -> Table:
     status = live_state(path)
     table = Table(title=f"Miner status - {path}", title_justify="left")
-    for column in ("Source", "Account", "Stage", "Status", "Message", "Since", "Last duration"):
+    for column in ("Source", "Account", "Stage", "Status", "Progress", "ETA", "Message", "Since", "Last duration"):
         table.add_column(column, overflow="fold")
-    for row in status_rows(status["current"]):
+    for row in status_rows(status["current"], stats_from_rows(status.get("stage_stats"))):
         table.add_row(
             row.source,
             row.account,
             row.stage,
             f"[{STATUS_STYLE.get(row.status, '')}]{row.status}[/]",
+            progress_bar(row.live),
+            eta_text(row.live),
             row.message,
             f"{age(row.since)} ({clock(row.since)[11:19]})",
             duration(row.last_duration_s),
@@ -82,7 +86,14 @@ def main(argv: list[str] | None = None) -> int:
         print(f"miner_status: {path} is a directory, not a status file", file=sys.stderr)
         return 1
     if args.json:
-        print(json.dumps(live_state(path), indent=2, ensure_ascii=False))
+        state = live_state(path)
+        rows = status_rows(state["current"], stats_from_rows(state.get("stage_stats")))
+        for row in rows:  # each entry says what it means now: state, progress, ETA
+            if row.live is not None:
+                entry = state["current"][row.source][row.live.username]
+                entry.update(state=row.live.state, eta_s=row.live.eta_s, eta_p90_s=row.live.eta_p90_s,
+                             pipeline_eta_s=row.live.pipeline_eta_s, pipeline_eta_p90_s=row.live.pipeline_eta_p90_s)
+        print(json.dumps(state, indent=2, ensure_ascii=False))
         return 0
     console = Console()
     if not args.watch:

@@ -7,41 +7,69 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
+from .definitions import DEFAULTS, StageDefinitions
+from .live import LiveStage, StageStats, live_stage, short_duration
+
 
 @dataclass(frozen=True)
 class StatusRow:
     source: str
     account: str
     stage: str
-    status: str
+    status: str  # the state: running, stalled, idle, completed, failed
     message: str
     since: float | None
     last_duration_s: float | None
     pid: int | None
+    live: LiveStage | None = None
 
 
-def status_rows(current: dict[str, Any]) -> list[StatusRow]:
+def status_rows(current: dict[str, Any], stats: dict[tuple[str, int], StageStats] | None = None,
+                definitions: StageDefinitions = DEFAULTS, now: float | None = None) -> list[StatusRow]:
     rows = []
+    when = time.time() if now is None else now
     for source, accounts in sorted(current.items()):
         if not isinstance(accounts, dict):
             continue
         for account, entry in accounts.items():
             if not isinstance(entry, dict):
                 continue
+            live = live_stage(source, account, entry, definitions=definitions, stats=stats or {}, now=when)
             rows.append(
                 StatusRow(
                     source=source,
                     account=account or "-",
                     stage=f"{entry.get('stage_number')} {entry.get('stage_name', '')}".strip(),
-                    status=str(entry.get("status", "")),
+                    status=live.state or str(entry.get("status", "")),
                     message=str(entry.get("message", "")),
                     since=entry.get("since"),
                     last_duration_s=entry.get("last_duration_s"),
                     pid=entry.get("pid"),
+                    live=live,
                 )
             )
     rows.sort(key=lambda row: (row.source, -(row.since or 0)))
     return rows
+
+
+def progress_bar(live: LiveStage | None, width: int = 10) -> str:
+    """`████░░░░░░ 40% 120/300`, or `-` without progress."""
+    if live is None or live.fraction is None:
+        return "-"
+    filled = round(live.fraction * width)
+    return f"{'█' * filled}{'░' * (width - filled)} {live.fraction:.0%} {live.progress_done}/{live.progress_total}"
+
+
+def eta_text(live: LiveStage | None) -> str:
+    """`1m 20s (90%: 2m 05s)` for the stage; `, plan ~4m` for the account's whole pipeline."""
+    if live is None or live.eta_s is None or live.state not in ("running", "stalled"):
+        return "-"
+    text = short_duration(live.eta_s)
+    if live.eta_p90_s is not None and live.eta_p90_s > live.eta_s:
+        text += f" (90%: {short_duration(live.eta_p90_s)})"
+    if live.pipeline_eta_s is not None and live.username:
+        text += f", plan ~{short_duration(live.pipeline_eta_s)}"
+    return text
 
 
 def age(timestamp: float | None, now: float | None = None) -> str:

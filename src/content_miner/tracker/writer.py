@@ -29,6 +29,7 @@ from content_miner.common import layout
 from . import log_file, snapshot, spill
 from .background import SelfRestartingThread
 from .events import Clock
+from .live import StatsCache, stats_rows
 from .stage_log import Busy, StageLog, Unavailable, current, events_after, failure_kind, insert, last_seq, meta
 
 log = logging.getLogger("content_miner.tracker")
@@ -61,6 +62,7 @@ class LogWriter:
         self.clock = clock
         self.retention = retention
         self.log = StageLog(log_path, status_file, clock.wall)
+        self.stats = StatsCache(self.read, refresh_s=60.0)  # for the snapshot's stage figures (ETAs)
         self.readers: weakref.WeakSet[Any] = weakref.WeakSet()  # reporters: retention keeps their unread events
         self.counts = {"written": 0, "busy": 0, "write_errors": 0, "dropped": 0, "spilled": 0, "merged": 0}
         self._io = threading.RLock()  # one use of the connection at a time in this process
@@ -267,7 +269,7 @@ class LogWriter:
     def write_snapshot(self) -> None:
         self._snapshot_due = False
         now = self.clock.wall()
-        doc = self.read(lambda db: snapshot_document(db, now), None)
+        doc = self.read(lambda db: snapshot_document(db, now, self.stats), None)
         if doc is None:
             return
         try:
@@ -311,10 +313,10 @@ def prune_chunk(db: sqlite3.Connection, before_ts: float, max_rows: int, protect
     return last
 
 
-def snapshot_document(db: sqlite3.Connection, now: float) -> dict[str, Any]:
+def snapshot_document(db: sqlite3.Connection, now: float, stats: StatsCache | None = None) -> dict[str, Any]:
     info = meta(db)
     last = last_seq(db)
     start = max(int(info.get("reset_seq") or 0), last - snapshot.RECENT_EVENTS)
     header = {"log_id": info.get("log_id"), "last_seq": last, "created_at": info.get("created_at"),
-              "updated_at": now, "current": current(db)}
+              "updated_at": now, "current": current(db), "stage_stats": stats_rows(stats.get(db)) if stats else []}
     return snapshot.document(header, events_after(db, start, snapshot.RECENT_EVENTS))
