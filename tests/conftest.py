@@ -9,6 +9,10 @@ from collections.abc import Iterator
 import pytest
 
 sys.dont_write_bytecode = True  # the tests write no __pycache__ into the source tree either
+# Nor do the helper processes tests start (console scripts, `python -m`): a package's own
+# `__init__` is compiled before its first line can say otherwise, and a concurrent test that checks
+# the tree after a miner run (which drops this variable, to prove the miner needs none) would see it.
+os.environ["PYTHONDONTWRITEBYTECODE"] = "1"
 os.environ.setdefault("READ_ONLY", "1")  # bittensor, imported by some tests, must not create ~/.bittensor
 
 from support.x_api import FakeXApi, serve_x_api  # noqa: E402  (after READ_ONLY)

@@ -150,6 +150,7 @@ def test_status_synapse_reports_modules_accounts_and_events(miner: MinerRun, cli
     assert status.modules == {"Module 1": "Running", "Module 2": "Running"}
     module1 = [entry for entry in status.current or [] if entry.source == "module1"]
     assert module1 and module1[0].stage_number == 7 and module1[0].status == "completed"
+    assert module1[0].state == "completed" and module1[0].eta_s is None
     assert 0 < len(status.events or []) <= 5
     assert all(event.username.lower() == USERNAME.lower() for event in status.events or [])
 

@@ -32,6 +32,15 @@ class StageEntry(BaseModel):
     message: str = ""
     since: float | None = None  # epoch seconds
     last_duration_s: float | None = None
+    # What the status means now: running, stalled (no progress for too long), idle (waiting for work),
+    # completed, failed, crashed (its module died in it).
+    state: str = ""
+    progress_done: int | None = None  # of progress_total items of the running stage
+    progress_total: int | None = None
+    eta_s: float | None = None  # the running stage's expected remaining time (p50), and its p90
+    eta_p90_s: float | None = None
+    pipeline_eta_s: float | None = None  # the account's remaining time to its plan (p50), and its p90
+    pipeline_eta_p90_s: float | None = None
 
 
 class StageEvent(BaseModel):

@@ -93,7 +93,8 @@ class ContentMiner:
         specs = module_specs(config, self.paths)
         for spec in specs:
             close_interrupted_stages(self.tracker, spec.source, spec.label)
-        stages = StageView(self.tracker)
+        self.stall_rules = StallRules(float(config.stages.stall_factor), float(config.stages.stall_restart_factor))
+        stages = StageView(self.tracker, self.stall_rules)
         module2 = Module2Client(module2_base_url(self.paths, int(config.module2.port)))
         policy = RestartPolicy(config.supervisor.backoff_start, config.supervisor.backoff_factor,
                                config.supervisor.backoff_max, config.supervisor.stable_seconds,
@@ -102,7 +103,6 @@ class ContentMiner:
                                 timeout_s=config.supervisor.health_timeout,
                                 failures_before_restart=config.supervisor.health_failures)
         logs = LogSettings(max_bytes=int(config.supervisor.log_max_mb * 2**20), keep=int(config.supervisor.log_keep))
-        self.stall_rules = StallRules(float(config.stages.stall_factor), float(config.stages.stall_restart_factor))
         tracker = self.tracker
         self.supervisor = ModuleSupervisor(specs, policy, self.tracker, bt.logging, health=health, logs=logs,
                                            live=lambda: tracker.live(rules=self.stall_rules))

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from content_miner.tracker import MinerStageTracker
+from content_miner.tracker.live import LiveStage, StallRules
 from content_miner.tracker.stages import RUNNING
 
 EVENTS_LIMIT_MAX = 200
@@ -21,9 +22,14 @@ class StagePage:
     total: int
 
 
+LIVE_FIELDS = ("state", "progress_done", "progress_total", "eta_s", "eta_p90_s", "pipeline_eta_s",
+               "pipeline_eta_p90_s")
+
+
 class StageView:
-    def __init__(self, tracker: MinerStageTracker) -> None:
+    def __init__(self, tracker: MinerStageTracker, rules: StallRules | None = None) -> None:
         self.tracker = tracker
+        self.rules = rules or StallRules()
 
     def _entry(self, source: str, username: str) -> dict[str, Any] | None:
         entries = self.tracker.read_status()["current"].get(source, {})
@@ -46,8 +52,10 @@ class StageView:
         """One page of current entries (sorted by source, then account; `username` "" for all, else
         one normalised account key's username) and the most recent events."""
         status = self.tracker.read_status()
+        live = {(stage.source, stage.username): stage for stage in self.tracker.live(rules=self.rules, status=status)
+                if not username or stage.username == username}
         current = sorted(
-            (entry | {"source": source, "username": name}
+            (entry | {"source": source, "username": name} | _live_fields(live.get((source, name)))
              for source, entries in status["current"].items() for name, entry in entries.items()
              if not username or name == username),
             key=lambda entry: (entry["source"], entry["username"]))
@@ -62,6 +70,10 @@ class StageView:
             events = [event for event in self.tracker.read_events(start)
                       if not username or str(event.get("username", "")) == username][-wanted:]
         return StagePage(page, events, next_cursor, len(current))
+
+
+def _live_fields(stage: LiveStage | None) -> dict[str, Any]:
+    return {} if stage is None else {name: getattr(stage, name) for name in LIVE_FIELDS}
 
 
 def parse_timestamp(value: Any) -> float:

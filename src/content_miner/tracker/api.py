@@ -201,13 +201,16 @@ class MinerStageTracker:
 
         return self._writer.read(query, [])
 
-    def live(self, now: float | None = None, rules: StallRules | None = None) -> list[LiveStage]:
-        """Every current entry with what it means now: progress, ETA, stalled or idle (`tracker.live`)."""
+    def live(self, now: float | None = None, rules: StallRules | None = None,
+             status: dict[str, Any] | None = None) -> list[LiveStage]:
+        """Every current entry with what it means now: progress, ETA, stalled or idle (`tracker.live`).
+        `status`: a `read_status()` answer the caller already holds, so both views agree."""
         stats = self._stats.get()
         when = self._clock.wall() if now is None else now
+        current = (self.read_status() if status is None else status)["current"]
         return [live_stage(source, username, entry, definitions=self.definitions, stats=stats, now=when,
                            rules=rules or StallRules())
-                for source, accounts in self.read_status()["current"].items()
+                for source, accounts in current.items()
                 for username, entry in accounts.items()]
 
     def end_cursor(self) -> Cursor:

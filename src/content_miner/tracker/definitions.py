@@ -173,7 +173,7 @@ def _stage(prefix: str, entry: object) -> StageDef:
 def _text(where: str, key: str, value: Any, *, allow_empty: bool = False, limit: int = 60) -> str:
     if not isinstance(value, str) or (not value.strip() and not allow_empty):
         raise DefinitionsError(f"{where}: {key} must be a non-empty string")
-    if len(value) > limit or any(ord(char) < 32 for char in value):
+    if len(value) > limit or not value.isprintable():
         raise DefinitionsError(f"{where}: {key} must be at most {limit} printable characters")
     return value.strip()
 

@@ -114,7 +114,7 @@ class LiveStage:
     stage_number: int | None
     stage_name: str
     status: str
-    state: str  # running, stalled, completed, failed, idle (crashed is the supervisor's to say)
+    state: str  # running, stalled, idle, completed, failed, crashed (its module died in it)
     elapsed_s: float | None
     progress_done: int | None
     progress_total: int | None
@@ -148,6 +148,9 @@ def live_stage(source: str, username: str, entry: dict[str, Any], *, definitions
     eta = eta90 = quiet = limit = None
     must_restart = False
     state = "idle" if running and idle else status
+    if status == "failed" and isinstance(details, dict) and details.get("crashed") is True \
+            and details.get("interrupted") is not True:
+        state = "crashed"
     if running and not idle and elapsed is not None:
         assert isinstance(number, int)
         history = stats.get((source, number))
