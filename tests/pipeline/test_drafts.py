@@ -38,8 +38,13 @@ def test_plurals(count: int, word: str, text: str) -> None:
 def test_subjects_keep_the_accounts_spelling_and_articles() -> None:
     texts = ["Loving the new Tesla update.", "My Tesla got the update today.", "Road trip in the Tesla!",
              "Back at the office.", "The office is quiet.", "Heading to the office now.",
-             "This is awesome stuff", "awesome day", "So awesome!"]
-    assert subject_phrases(texts, ["tesla", "office", "awesome"]) == ["the Tesla", "the office"]
+             "This is awesome stuff", "awesome day", "So awesome!", "Congrats to SpaceX on the launch", "Go SpaceX!",
+             "Thanks to President Obama.", "A word from President Lincoln", "Donald Trump again", "Donald Trump said",
+             "We beat Trump."]
+    keywords = ["tesla", "office", "awesome", "spacex", "president", "trump", "donald"]
+    # "the Tesla" (a car of its own), "SpaceX" (a name), no "awesome" (not a thing), no "President"
+    # (a title before names), and "Donald Trump" as one name, not "Trump" and "Donald".
+    assert subject_phrases(texts, keywords) == ["the Tesla", "the office", "SpaceX", "Donald Trump"]
 
 
 def test_every_angle_makes_a_sentence_with_or_without_a_subject() -> None:
@@ -69,10 +74,23 @@ def _posts_with(tagged_share: float, old_tag: bool = False) -> list[Post]:
 
 def test_hashtags_only_for_accounts_that_use_them_and_only_recent_ones() -> None:
     rare = _posts_with(0.03)
-    assert hashtag_use([p.created_at for p in rare], [p.hashtags for p in rare]).suggestable == ()
+    now = rare[-1].created_at
+    assert hashtag_use([p.created_at for p in rare], [p.hashtags for p in rare], now).suggestable == ()
     common = _posts_with(0.5, old_tag=True)
-    use = hashtag_use([p.created_at for p in common], [p.hashtags for p in common])
+    use = hashtag_use([p.created_at for p in common], [p.hashtags for p in common], now)
     assert use.share > 0.05 and "coffee" in use.suggestable and "ces2019" not in use.suggestable
+    # A year later, with nothing posted since, even the account's usual tag is stale.
+    assert hashtag_use([p.created_at for p in common], [p.hashtags for p in common],
+                       now + timedelta(days=365)).suggestable == ()
+
+
+def test_an_event_tag_is_suggested_only_while_the_event_is_on() -> None:
+    posts = _posts_with(0.5)
+    end = posts[-1].created_at
+    tagged = [replace(p, hashtags=("launchweek",)) if end - p.created_at < timedelta(days=10) else p for p in posts]
+    times, tags = [p.created_at for p in tagged], [p.hashtags for p in tagged]
+    assert "launchweek" in hashtag_use(times, tags, end).suggestable
+    assert "launchweek" not in hashtag_use(times, tags, end + timedelta(days=30)).suggestable
 
 
 def test_plan_drafts_are_postable_as_written() -> None:

@@ -7,6 +7,8 @@ from typing import Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from content_miner.pipeline.draft_text import plural
+
 BACKTEST_VERSION: Final = "1.0"
 
 
@@ -143,27 +145,29 @@ class BacktestReport(_Frozen):
         ]
         if s.claimed_slots is not None:
             c = s.claimed_slots
-            rows.append((f"claimed slots ({', '.join(c.slots)}): AUC, {c.future_posts_inside} posts", c.auc.text(),
+            rows.append((f"claimed slots ({', '.join(c.slots)}): AUC, {plural(c.future_posts_inside, 'post')}",
+                         c.auc.text(),
                          f"random {_span(c.random_low, c.random_high)}", "yes" if c.beats_random else "NO"))
         else:
             rows.append(("posting slots", "no claim", s.message, "yes"))
             if s.would_be_top is not None:
                 w = s.would_be_top
-                rows.append((f"(not claimed) top-5 slots: AUC, {w.future_posts_inside} posts", w.auc.text(),
+                rows.append((f"(not claimed) top-5 slots: AUC, {plural(w.future_posts_inside, 'post')}", w.auc.text(),
                              f"random {_span(w.random_low, w.random_high)}", ""))
         if s.best_raw_mean is not None:
             b = s.best_raw_mean
-            rows.append((f"baseline: best raw-mean hours: AUC, {b.future_posts_inside} posts", b.auc.text(),
+            rows.append((f"baseline: best raw-mean hours: AUC, {plural(b.future_posts_inside, 'post')}", b.auc.text(),
                          f"random {_span(b.random_low, b.random_high)}", ""))
         for f in self.formats:
             if f.flag == "is_reply" and f.future_auc is not None:
-                rows.append(("original vs reply, AUC", f"{1 - f.future_auc:.2f}", f"{f.future_with} replies", ""))
+                rows.append(("original vs reply, AUC", f"{1 - f.future_auc:.2f}", plural(f.future_with, "reply"), ""))
         for f in self.formats:
             held = "-" if f.sign_held is None else ("held" if f.sign_held else "flipped")
             past = "-" if f.past_ratio is None else f"{f.past_ratio:.2f}x"
             future = "-" if f.future_ratio is None else f"{f.future_ratio:.2f}x"
-            rows.append((f"format: {f.name}{' (claimed)' if f.claimed else ''}", f"{future} ({f.future_with} posts)",
-                         f"past {past}, {f.note}", held if f.claimed else ""))
+            name = f"format: {f.name}{' (claimed)' if f.claimed else ''}"
+            rows.append((name, f"{future} ({plural(f.future_with, 'post')})", f"past {past}, {f.note}",
+                         held if f.claimed else ""))
         i = self.intervals
         rows.append(("inside the 50 % interval, level refreshed weekly", i.refreshed_weekly.text(percent=True),
                      f"frozen at split {i.frozen_at_split.text(percent=True)}", "yes" if i.on_target else "NO"))

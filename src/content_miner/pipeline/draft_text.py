@@ -52,10 +52,12 @@ def _plural(word: str) -> str:
 
 
 def _tokens(text: str) -> list[str]:
-    return _TOKEN.findall(_LINK.sub(" . ", _MENTION.sub(" . ", text)))
+    # A mention stands for someone (a noun: "the failing @nytimes" does not end at "failing"); a link
+    # ends a phrase.
+    return _TOKEN.findall(_LINK.sub(" . ", _MENTION.sub(" someone ", text)))
 
 
-_ARTICLES: Final = ("the", "my", "our", "a", "an")
+_ARTICLES: Final = ("the", "my", "our", "a", "an", "this", "that", "your", "his", "her", "their", "these", "those")
 
 
 @dataclass
@@ -65,12 +67,18 @@ class KeywordUse:
     total: int = 0
     as_thing: int = 0  # after a determiner or preposition, ending a phrase
     capitalised: int = 0  # capitalised mid-sentence (a name)
+    titles: int = 0  # capitalised and followed by another capitalised word ("President Obama")
+    ending: int = 0  # occurrences that end a phrase (the keyword is the thing, not a modifier)
     spellings: Counter[str] = field(default_factory=Counter)
-    before: Counter[str] = field(default_factory=Counter)  # the article in front, "" for none
+    before: Counter[str] = field(default_factory=Counter)  # phrase-ending uses: the determiner in front, "" for none
+    next_words: Counter[str] = field(default_factory=Counter)
+    previous_words: Counter[str] = field(default_factory=Counter)
 
     @property
     def noun_like(self) -> bool:
-        return bool(self.total) and (self.as_thing >= max(1, 0.15 * self.total) or self.capitalised >= 0.5 * self.total)
+        if not self.total or self.titles >= 0.3 * self.total:
+            return False  # a title before names makes no sentence on its own ("about President")
+        return self.as_thing >= max(1, 0.15 * self.total) or self.capitalised >= 0.5 * self.total
 
     @property
     def spelling(self) -> str:
@@ -85,10 +93,16 @@ class KeywordUse:
 
     @property
     def article(self) -> str:
-        definite = self.before["the"] + self.before["a"] + self.before["an"]
-        own = self.before["my"] + self.before["our"]
-        if self.total and definite + own >= 0.5 * self.total:
-            return "my" if own > definite else "the"
+        """"the" (or "my") for a word the account uses as a countable thing: mostly after a determiner, or
+        at least sometimes after "a"/"an"; "" for names, plurals and mass nouns it writes bare."""
+        spelling = self.spelling
+        if not self.ending or spelling.endswith(("s", "S")) and not spelling.endswith(("ss", "SS")):
+            return ""
+        own = max(("my", "our"), key=lambda word: self.before[word])
+        determined = sum(count for word, count in self.before.items() if word)
+        counted = self.before["a"] + self.before["an"]
+        if determined >= 0.5 * self.ending or (counted and determined >= 0.2 * self.ending):
+            return own if self.before[own] > determined - self.before[own] else "the"
         return ""
 
 
@@ -115,9 +129,27 @@ def keyword_use(texts: Iterable[str], keywords: Sequence[str]) -> dict[str, Keyw
                     record.as_thing += 1
                 if i and before not in (".", "!", "?", ":", '"') and tokens[i][:1].isupper():
                     record.capitalised += 1
+                    if i + size < len(tokens) and tokens[i + size][:1].isupper():
+                        record.titles += 1
+                if after in _PHRASE_END:
+                    record.ending += 1
+                    # "an existential threat": an article one adjective back counts too (single words only)
+                    skipped = (lower[i - 2] if size == 1 and i >= 2 and before.isalpha() and before not in _ARTICLES
+                               else "")
+                    article = before if before in _ARTICLES else skipped if skipped in _ARTICLES else ""
+                    record.before[article] += 1
                 record.spellings[" ".join(tokens[i:i + size])] += 1
-                record.before[before if before in _ARTICLES else ""] += 1
+                record.next_words[after] += 1
+                record.previous_words[before] += 1
     return use
+
+
+def adjacent(use: dict[str, KeywordUse], first: str, second: str) -> bool:
+    """Whether `first` is mostly written right before `second` (or the other way): two halves of one
+    name ("Donald Trump"), which a draft must not list as two things."""
+    a, b = use[first], use[second]
+    return (a.next_words[second.split()[0]] >= 0.3 * max(a.total, 1)
+            or b.next_words[first.split()[0]] >= 0.3 * max(b.total, 1))
 
 
 def subject_phrases(texts: Sequence[str], keywords: Sequence[str]) -> list[str]:
@@ -126,12 +158,27 @@ def subject_phrases(texts: Sequence[str], keywords: Sequence[str]) -> list[str]:
     "my office"), bare otherwise ("Berlin", "npm", "tickets")."""
     wanted = [k for k in keywords if not k.startswith(("@", "("))]
     use = keyword_use(texts, wanted)
-    phrases = []
+    chosen: list[str] = []
     for keyword in wanted:
-        record = use[keyword]
-        if record.noun_like:
-            phrases.append(f"{record.article} {record.spelling}".strip())
-    return phrases
+        if use[keyword].noun_like and not any(adjacent(use, keyword, other) for other in chosen):
+            chosen.append(keyword)
+    # A keyword mostly written after another one is the tail of a phrase ("Fake News", "Donald Trump"):
+    # the draft names the phrase.
+    phrases = []
+    for keyword in chosen:
+        head = next((other for other in wanted if other != keyword and len(other.split()) == 1
+                     and use[keyword].previous_words[other] >= 0.5 * use[keyword].total), None)
+        phrases.append(f"{head} {keyword}" if head else keyword)
+    spelled = keyword_use(texts, phrases)
+    out: list[str] = []
+    seen: set[str] = set()
+    for phrase, keyword in zip(phrases, chosen, strict=True):
+        if seen & set(phrase.split()):
+            continue  # "the President" and "President Obama" would name the same thing twice
+        seen.update(phrase.split())
+        record = spelled[phrase] if spelled[phrase].total else use[keyword]
+        out.append(f"{record.article} {record.spelling or phrase}".strip())
+    return out
 
 
 def surface_forms(texts: Iterable[str], keywords: Sequence[str]) -> dict[str, str]:

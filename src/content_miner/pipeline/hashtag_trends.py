@@ -7,10 +7,12 @@ compared: "rising" when the recent share is at least 1.5x the earlier one, "fall
 p < 0.1; else "steady". Random wobble in a few hundred posts easily moves a share by 1.5x, hence
 the test. Its engagement lift is robust and shrunk like slot lifts.
 
-Which hashtags a draft may carry (`suggestable_hashtags`): none unless the account itself uses
+Which hashtags a draft may carry (`HashtagUse.suggestable`): none unless the account itself uses
 hashtags in more than `MIN_HASHTAG_SHARE` of its posts (an account that tagged 29 of 9,286 posts
 should not be handed three tags per draft), and only tags used at least `MIN_RECENT_USES` times in
-the account's last `RECENT_WEEKS` weeks of posting: an event tag from years ago is stale.
+the `RECENT_WEEKS` weeks before the plan: an event tag from years ago is stale. A tag whose every
+use falls within `EVENT_DAYS` days (a convention, a town hall, a launch) is an event's, and is
+suggested only while that event is on (its last use within `EVENT_DAYS` days of the plan).
 """
 
 from __future__ import annotations
@@ -31,12 +33,13 @@ CHANGE_P_VALUE = 0.1
 MIN_HASHTAG_SHARE = 0.05
 MIN_RECENT_USES = 3
 RECENT_WEEKS = 26
+EVENT_DAYS = 14
 
 
 @dataclass(frozen=True)
 class HashtagUse:
     share: float  # of the account's posts carrying at least one hashtag
-    recent: tuple[str, ...]  # used MIN_RECENT_USES+ times in the last RECENT_WEEKS weeks of posting; most used first
+    recent: tuple[str, ...]  # used MIN_RECENT_USES+ times in the RECENT_WEEKS weeks before now, not a past event's
 
     @property
     def suggestable(self) -> tuple[str, ...]:
@@ -44,18 +47,27 @@ class HashtagUse:
         return self.recent if self.share > MIN_HASHTAG_SHARE else ()
 
 
-def hashtag_use(times: Sequence[datetime], hashtags: Sequence[Sequence[str]]) -> HashtagUse:
+def hashtag_use(times: Sequence[datetime], hashtags: Sequence[Sequence[str]], now: datetime) -> HashtagUse:
     if not times:
         return HashtagUse(0.0, ())
     share = sum(bool(tags) for tags in hashtags) / len(times)
-    since = max(times) - timedelta(weeks=RECENT_WEEKS)
+    since = now - timedelta(weeks=RECENT_WEEKS)
     counts: dict[str, int] = {}
+    first: dict[str, datetime] = {}
+    last: dict[str, datetime] = {}
     for when, tags in zip(times, hashtags, strict=True):
-        if when > since:
-            for tag in dict.fromkeys(tags):
+        for tag in dict.fromkeys(tags):
+            first[tag] = min(first.get(tag, when), when)
+            last[tag] = max(last.get(tag, when), when)
+            if since < when <= now:
                 counts[tag] = counts.get(tag, 0) + 1
+    event = timedelta(days=EVENT_DAYS)
+
+    def current(tag: str) -> bool:
+        return last[tag] - first[tag] > event or now - last[tag] <= event
+
     recent = tuple(tag for tag, count in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
-                   if count >= MIN_RECENT_USES)
+                   if count >= MIN_RECENT_USES and current(tag))
     return HashtagUse(share, recent)
 
 

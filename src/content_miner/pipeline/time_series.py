@@ -145,7 +145,7 @@ def analyse(posts: Sequence[Post], now: datetime, *, embeddings: np.ndarray | No
         weeks=weekly_series(times, values),
         outliers=outlier_posts([p.id for p in posts], values),  # sorted by size: order-free
         hashtags=tags,
-        hashtag_use=hashtag_use(times, [p.hashtags for p in posts]),
+        hashtag_use=hashtag_use(times, [p.hashtags for p in posts], now),
         notes=tuple(notes),
     )
     logger.debug("analysed %d posts: %s, model %s, slots %s", len(posts), activity.summary, model.kind,

@@ -79,7 +79,8 @@ CHAT_WORDS: Final = frozenset(
     "rt amp via http https www com pic twitter html htm ly bit don ll ve didn doesn isn wasn won aren couldn shouldn "
     "wouldn haven hasn ain im ive ur yes yeah yep ok okay lol haha hah oh just like got thanks thank thx good great "
     "really maybe sure today new way come year time make know think need want going thing things day days week look "
-    "looks let say says said right lot little end best nice use gonna wanna gotta hey hi hello pls please".split()
+    "looks let say says said right lot little end best nice use gonna wanna gotta hey hi hello pls please did does "
+    "doing done having went goes lots pretty".split()
 )
 # Frequent German and Spanish function words (bilingual accounts).
 OTHER_LANGUAGE_WORDS: Final = frozenset(
