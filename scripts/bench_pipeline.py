@@ -6,11 +6,13 @@ nothing new, and peak memory.
 
 Each size runs in a fresh process: it warms up (imports, model load, index open: the start-up a
 watchdog-mode Module 1 pays once), embeds the account's texts once on their own (the embedder's
-own time), then processes the account from a local export through stages 1-7 exactly as
-`Miners/main.py` does, and once more with nothing new. Peak RSS is the process's maximum resident
-set size. Without `--source` the account is generated (sample posts with a short note each, so
-they survive near-duplicate removal); with it, a real export is used (it stays where it is: only
-the data directory is written).
+own time, "embedder"), then processes the account from a local export through stages 1-7 exactly
+as `Miners/main.py` does, and once more with nothing new ("re-run": the stages' seconds). "3/emb"
+is Stage 3 over the embedder's own time; "in 3" the seconds Stage 3 spent inside the embedder, and
+"3/in 3" Stage 3 over that (the same run, so a busy host inflates both alike). Peak RSS is the
+process's maximum resident set size. Without `--source` the account is generated (sample posts
+with a short note each, so they survive near-duplicate removal); with it, a real export is used
+(it stays where it is: only the data directory is written).
 
 To measure an older commit, run this script with that commit's `src/` first on PYTHONPATH.
 """
@@ -79,6 +81,7 @@ def run_one(size: int, data_dir: Path, source: Path | None, username: str) -> di
     return {
         "size": size, "posts": result.posts, "warm_up_s": warm_up_s, "total_s": total, "rerun_s": rerun,
         "rerun_pipeline_s": sum(again.stage_seconds.values()), "embed_alone_s": embed_alone_s,
+        "embed_in_stage_3_s": getattr(result, "embed_seconds", None),  # None before it was recorded
         "stages": {STAGES[n]: s for n, s in result.stage_seconds.items()},
         "rerun_stages": {STAGES[n]: s for n, s in again.stage_seconds.items()},
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
@@ -102,7 +105,8 @@ def main() -> None:
     load = os.getloadavg()[0]
     print(f"Module 1 benchmark on {os.cpu_count()} cores, load average {load:.1f} (seconds; warm = after model load)")
     header = f"{'posts':>6} {'usable':>6} " + " ".join(f"{name:>8}" for name in STAGES.values())
-    print(header + f" {'total':>7} {'embedder':>8} {'3/emb':>6} {'re-run':>7} {'peak RSS':>9}")
+    print(header + f" {'total':>7} {'embedder':>8} {'3/emb':>6} {'in 3':>6} {'3/in 3':>6} {'re-run':>7} "
+                   f"{'peak RSS':>9}")
     for size in sizes:
         with tempfile.TemporaryDirectory(prefix="bench-pipeline-") as tmp:
             data = args.keep / str(size) if args.keep else Path(tmp)
@@ -118,8 +122,10 @@ def main() -> None:
             r = json.loads(out.stdout.strip().splitlines()[-1])
             stages = " ".join(f"{r['stages'].get(name, 0):>8.2f}" for name in STAGES.values())
             ratio = r["stages"].get("index", 0) / r["embed_alone_s"] if r["embed_alone_s"] else float("nan")
+            inside = r.get("embed_in_stage_3_s") or float("nan")
             print(f"{(size or r['posts']):>6} {r['posts']:>6} {stages} {r['total_s']:>7.2f} {r['embed_alone_s']:>8.2f} "
-                  f"{ratio:>6.2f} {r['rerun_pipeline_s']:>7.2f} {r['peak_rss_mb']:>7.0f} MB")
+                  f"{ratio:>6.2f} {inside:>6.1f} {r['stages'].get('index', 0) / inside:>6.2f} "
+                  f"{r['rerun_pipeline_s']:>7.2f} {r['peak_rss_mb']:>7.0f} MB")
             if args.json:
                 print(json.dumps(r))
 

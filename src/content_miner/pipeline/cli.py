@@ -25,6 +25,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, NoReturn
 
 from content_miner.common import layout
+from content_miner.common.account import AccountKey, InvalidAccount
 from content_miner.common.shutdown import ShutdownSignals
 
 if TYPE_CHECKING:
@@ -239,8 +240,6 @@ def parse_tool_args(argv: list[str]) -> argparse.Namespace:
 def run_tool(argv: list[str]) -> int:
     """`backtest` or `predict`: (exit code) after printing the result or one line."""
     args = parse_tool_args(argv)
-    from content_miner.common.account import AccountKey, InvalidAccount
-
     try:
         key = AccountKey.parse(args.platform, args.username)
     except InvalidAccount as exc:
@@ -269,6 +268,11 @@ def run_tool(argv: list[str]) -> int:
     except KeyboardInterrupt:
         print(f"main.py {args.command}: interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:  # a bug, not a user mistake: one line here, the traceback with --log-level DEBUG
+        logger.debug("%s failed", args.command, exc_info=True)
+        print(f"main.py {args.command}: internal error: {type(exc).__name__}: {' '.join(str(exc).split())[:300]}",
+              file=sys.stderr)
+        return 1
 
 
 def _unreadable(path: str) -> str:
@@ -288,13 +292,11 @@ def _unreadable(path: str) -> str:
     return ""
 
 
-def _predict(paths: layout.DataLayout, key: object, args: argparse.Namespace) -> int:
+def _predict(paths: layout.DataLayout, key: AccountKey, args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from content_miner.common.account import AccountKey
     from content_miner.pipeline.commands import predict
 
-    assert isinstance(key, AccountKey)
     lines, note = predict(paths, key, Path(args.posts).absolute())
     for line in lines:
         print(line)
@@ -303,14 +305,12 @@ def _predict(paths: layout.DataLayout, key: object, args: argparse.Namespace) ->
     return 0
 
 
-def _backtest(paths: layout.DataLayout, key: object, args: argparse.Namespace) -> int:
+def _backtest(paths: layout.DataLayout, key: AccountKey, args: argparse.Namespace) -> int:
     from filelock import FileLock, Timeout
 
-    from content_miner.common.account import AccountKey
     from content_miner.pipeline.account import parse_account
     from content_miner.pipeline.commands import backtest
 
-    assert isinstance(key, AccountKey)
     try:
         paths.root.mkdir(parents=True, exist_ok=True)
         settings = pipeline_settings(paths, argparse.Namespace(recommendations=15), os.environ)

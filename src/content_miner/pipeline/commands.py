@@ -21,12 +21,13 @@ from content_miner.common.atomic_files import write_text_atomic
 from content_miner.common.layout import DataLayout
 from content_miner.pipeline.account import AccountRequest
 from content_miner.pipeline.backtest import BacktestError, run_backtest
-from content_miner.pipeline.embedding import load_embedder
+from content_miner.pipeline.embedding import EmbeddingModelError, load_embedder
 from content_miner.pipeline.engagement_model import ModelFileError, load_model
 from content_miner.pipeline.models import Post
 from content_miner.pipeline.prediction import read_posts_to_score, score
 from content_miner.pipeline.retrieval import RetrievalError, retrieve
 from content_miner.pipeline.scraping import ScrapeError, ScrapeSettings, default_providers, scrape
+from content_miner.pipeline.time_series import InsufficientDataError
 from content_miner.pipeline.vector_cache import load_vectors, text_hash
 from content_miner.pipeline.vector_index import PostIndex, VectorIndexError, collection_name, document_id
 
@@ -60,7 +61,8 @@ def backtest(layout: DataLayout, request: AccountRequest, *, holdout: float, emb
             embeddings = index.index_posts(key.platform, key.username, posts).embeddings
         report = run_backtest(posts, embeddings, platform=key.platform, username=key.username, holdout=holdout,
                               embedder=embedder.name)
-    except (ScrapeError, RetrievalError, VectorIndexError, BacktestError) as exc:
+    except (ScrapeError, RetrievalError, VectorIndexError, BacktestError, EmbeddingModelError,
+            InsufficientDataError) as exc:
         raise CommandError(" ".join(str(exc).split())) from None
     path = layout.account_backtest(key)
     try:
@@ -99,9 +101,10 @@ def predict(layout: DataLayout, key: AccountKey, posts_file: Path, *,
                            "[--source FILE])") from None
     try:
         batch = read_posts_to_score(posts_file, key, now())
-    except ScrapeError as exc:
-        raise CommandError(str(exc)) from None
-    lines = [json.dumps(result, ensure_ascii=False) for result in score(saved, batch.posts, now())]
+        results = score(saved, batch.posts, now())
+    except (ScrapeError, EmbeddingModelError, ValueError) as exc:
+        raise CommandError(" ".join(str(exc).split())) from None
+    lines = [json.dumps(result, ensure_ascii=False) for result in results]
     note = ""
     if batch.dropped:
         reasons = ", ".join(f"{reason} {count}" for reason, count in batch.dropped.most_common())

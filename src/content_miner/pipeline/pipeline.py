@@ -78,6 +78,7 @@ class PipelineResult:
     plan_path: Path
     plan_sha256: str
     stage_seconds: dict[int, float] = field(default_factory=dict)
+    embed_seconds: float = 0.0  # of Stage 3's time, how much the embedder itself took
 
 
 def utc_now() -> datetime:
@@ -176,7 +177,8 @@ class AccountPipeline:
         count = len(plan.recommendations)
         stage_complete(7, f"Pipeline completed - {count} recommendations generated", name,
                        {"plan": str(exported.plan_json), "seconds": round(sum(seconds.values()), 3)})
-        return PipelineResult(platform, name, len(posts), count, exported.plan_json, exported.plan_sha256, seconds)
+        return PipelineResult(platform, name, len(posts), count, exported.plan_json, exported.plan_sha256, seconds,
+                              indexed.embed_seconds)
 
     def _analyse(self, key: AccountKey, posts: tuple[Post, ...], indexed: IndexedPosts,
                  now: datetime) -> tuple[PriorFits, EngagementAnalysis]:
