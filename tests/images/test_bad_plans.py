@@ -9,10 +9,12 @@ from pathlib import Path
 
 import pytest
 
+from content_miner.pipeline.plan import SCHEMA_VERSION
 from support.module2 import InProcessModule2, plan_file, write_plan, write_plan_bytes
 from support.plans import make_plan
 from support.waiting import wait_for
 
+NEXT_MAJOR = int(SCHEMA_VERSION.split(".")[0]) + 1
 GOOD = make_plan("goodaccount", count=2)
 VALID_RAW = make_plan("badaccount", count=2).model_dump_json().encode()
 
@@ -22,7 +24,8 @@ BAD_VERSIONS = {
     "empty": b"",
     "wrong_shape": b'{"platform": "twitter", "username": "badaccount"}',
     "json_array": b"[1, 2, 3]",
-    "future_major_version": VALID_RAW.replace(b'"schema_version":"1.1"', b'"schema_version":"2.0"'),
+    "future_major_version": VALID_RAW.replace(
+        f'"schema_version":"{SCHEMA_VERSION}"'.encode(), f'"schema_version":"{NEXT_MAJOR}.0"'.encode()),
     "other_account_inside": make_plan("someoneelse", count=1).model_dump_json().encode(),
     # Deeper than any parser's recursion limit: json raised RecursionError, which escaped as a failed scan.
     "deeply_nested_arrays": b"[" * 200_000 + b"]" * 200_000,

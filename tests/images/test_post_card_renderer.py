@@ -143,3 +143,29 @@ def test_a_registry_is_built_without_import_time_side_effects() -> None:
     assert "blank" not in available_renderers(), "a registry of one's own leaves the defaults alone"
     with pytest.raises(ValueError, match="already registered"):
         mine.register("blank", Blank)
+
+
+def test_a_recommendation_without_a_claimed_slot_says_when_it_is_scheduled() -> None:
+    """Schema 2.0: a plan claims posting slots only when its own back-test supports them; a card
+    without one still fills its slot region (the scheduled time) and renders like any other."""
+    rec = recommendation(1).model_copy(update={"slot": None})
+    plan = make_plan(recommendations=[rec])
+    image = Image.open(io.BytesIO(create_renderer("post_card").render(plan, rec)))
+    layout = card_layout(*image.size)
+    assert ink(image, layout.slot.inset(layout.unit)) > 100
+    with_slot = create_renderer("post_card").render(plan, recommendation(1))
+    assert with_slot != create_renderer("post_card").render(plan, rec)
+
+
+def test_plans_of_schema_1_1_still_read() -> None:
+    from content_miner.pipeline.plan import ContentPlan
+
+    old = make_plan(count=1).model_dump(mode="json")
+    old["schema_version"] = "1.1"
+    for key in ("posting_time", "format_advice", "activity", "engagement_model"):
+        old.pop(key)
+    for rec in old["recommendations"]:
+        rec.pop("format")
+        rec["slot"].pop("lift_low")
+    plan = ContentPlan.model_validate(old)
+    assert plan.schema_version == "1.1" and plan.recommendations[0].slot is not None

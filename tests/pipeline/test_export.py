@@ -7,6 +7,7 @@ import threading
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from content_miner.common.atomic_files import write_text_atomic
@@ -14,9 +15,10 @@ from content_miner.common.layout import DataLayout
 from content_miner.pipeline.embedding import load_embedder
 from content_miner.pipeline.export import ExportError, export_plan
 from content_miner.pipeline.export.calendar import fold
+from content_miner.pipeline.export.charts import heatmap_grid, heatmap_png
 from content_miner.pipeline.generation import generate_plan
-from content_miner.pipeline.plan import ContentPlan
-from content_miner.pipeline.sample_account import load_sample_posts
+from content_miner.pipeline.plan import SCHEMA_VERSION, ContentPlan
+from content_miner.pipeline.sample_account import generate_sample_posts, load_sample_posts
 from content_miner.pipeline.time_series import EngagementAnalysis, analyse
 
 NOW = datetime(2025, 5, 8, 9, 30, tzinfo=timezone.utc)
@@ -25,8 +27,8 @@ NOW = datetime(2025, 5, 8, 9, 30, tzinfo=timezone.utc)
 @pytest.fixture(scope="module")
 def planned() -> tuple[ContentPlan, EngagementAnalysis]:
     posts = load_sample_posts()
-    analysis = analyse(posts, NOW)
     vectors = load_embedder().embed([p.text for p in posts])
+    analysis = analyse(posts, NOW, embeddings=vectors)
     plan = generate_plan(posts, vectors, analysis, platform="twitter", username="sample_maker",
                          now=NOW, provider="sample")
     return plan, analysis
@@ -39,7 +41,7 @@ def test_all_files_land_in_the_account_export_directory(planned, tmp_path: Path)
     written = sorted(p for p in tmp_path.rglob("*") if p.is_file())
     assert written == sorted(files.all())  # nothing else, no temp file left behind
     assert ContentPlan.model_validate_json(files.plan_json.read_text()) == plan
-    assert json.loads(files.plan_json.read_text())["schema_version"] == "1.1"
+    assert json.loads(files.plan_json.read_text())["schema_version"] == SCHEMA_VERSION == "2.0"
     for png in (files.heatmap_png, files.trend_png):
         assert png.read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
 
@@ -133,3 +135,19 @@ def test_a_polling_reader_never_sees_half_a_file(planned, tmp_path: Path) -> Non
     assert _race(target, lambda i: write_text_atomic(target, bodies[i % 2])) == []
     # the same race with a plain write does catch torn reads, so the check above can fail
     assert _race(target, lambda i: target.write_text(bodies[i % 2])) != []
+
+
+def test_the_heatmap_shows_the_figure_slots_are_ranked_by() -> None:
+    """The old heatmap coloured mean engagement but boxed slots ranked by another figure, so the boxes
+    were not on its brightest cells. Now each cell is the slot's lower-bound lift, the ranking figure,
+    and the boxed (claimed) slots are the brightest cells."""
+    posts = generate_sample_posts(seed=4, n_posts=1200, days=240, boosted_hour=18, boost=3.0, time_rhythm=False)
+    analysis = analyse(posts, posts[-1].created_at)
+    grid = heatmap_grid(analysis)
+    assert analysis.slots.claimed
+    for effect in analysis.slots.ranked:
+        assert grid[effect.weekday, effect.hour] == effect.lift_low
+    shown = np.sort(grid[~np.isnan(grid)])[::-1]
+    assert sorted((grid[e.weekday, e.hour] for e in analysis.slots.best), reverse=True) == list(
+        shown[: len(analysis.slots.best)])
+    assert heatmap_png(analysis, "t").startswith(b"\x89PNG")

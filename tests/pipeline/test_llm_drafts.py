@@ -16,7 +16,8 @@ from content_miner.pipeline.sample_account import generate_sample_posts
 from content_miner.pipeline.time_series import analyse
 
 NOW = datetime(2025, 5, 8, 9, 30, tzinfo=timezone.utc)
-BRIEF = TopicBrief("espresso, grinder", ("espresso", "grinder"), ("coffee",), "question", "Dialed in a shot.", 80.0)
+BRIEF = TopicBrief("espresso, grinder", ("espresso", "grinder"), ("coffee",), "question", "Dialed in a shot.",
+                   style_examples=("Best shot of the week, sweet and balanced.", "New grinder day!"))
 
 
 class StubChatServer(ThreadingHTTPServer):
@@ -117,6 +118,15 @@ def test_plan_uses_llm_drafts_when_the_endpoint_works(stub: StubChatServer) -> N
     plan = _plan_with(ChatCompletionsDrafter(stub.url, "m"))
     assert all(r.draft.startswith(f"LLM draft about {r.topic}") for r in plan.recommendations)
     assert not any("LLM" in n for n in plan.notes)
+    prompt = stub.requests[0]["body"]["messages"][-1]["content"]
+    # The account's best posts are its style examples; no engagement figures the model could copy.
+    assert "best recent posts, for its voice:" in prompt and prompt.count('\n- "') == 3
+    assert "engagements" not in prompt and "http" not in prompt and "@" not in prompt.replace("@-mentions", "")
+
+
+def test_llm_drafts_lose_mentions_and_links(stub: StubChatServer) -> None:
+    brief = TopicBrief("@bob https://t.co/x", ("x",), (), "question", "")  # the stub echoes the topic
+    assert ChatCompletionsDrafter(stub.url, "m").write(brief) == "LLM draft about"
 
 
 def test_failing_endpoint_falls_back_to_templates_with_a_note(stub: StubChatServer) -> None:

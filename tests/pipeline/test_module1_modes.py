@@ -38,13 +38,17 @@ def test_direct_mode_processes_one_account_and_prints_every_stage_line(tmp_path:
     assert "[INFO] ⚙️  Stage 1 - Data Scraping for demouser: Force fresh scraping for demouser" in lines
     started = [line.split(" - ", 1)[1].split(":")[0].split(" for ")[0] for line in lines if "⚙️" in line]
     assert started == NAMES[:7]
-    assert lines[-2] == (
-        "[INFO] ✅ Stage 7 Complete - Complete for demouser - Pipeline completed - 15 recommendations generated"
-    )
     plan_path = data / "exports" / "twitter" / "demouser" / "content_plan.json"
-    assert lines[-1] == f"Content plan for demouser: {plan_path} (15 recommendations)"
     plan = json.loads(plan_path.read_text())
-    assert plan["username"] == "demouser" and len(plan["recommendations"]) == 15
+    # As many recommendations as topics above the account's average support (up to 15): on this
+    # 80-post account that is fewer than 15, and the plan's notes say why.
+    count = len(plan["recommendations"])
+    assert plan["username"] == "demouser" and 1 <= count <= 15
+    assert count == 15 or any("recommendations instead of 15" in note for note in plan["notes"])
+    assert lines[-2] == (
+        f"[INFO] ✅ Stage 7 Complete - Complete for demouser - Pipeline completed - {count} recommendations generated"
+    )
+    assert lines[-1] == f"Content plan for demouser: {plan_path} ({count} recommendations)"
     assert _digest(source) == before, "the input is never modified"
     statuses = {(e["stage_number"], e["status"]) for e in module1_events(data)}
     assert {(n, "completed") for n in range(1, 8)} <= statuses
@@ -133,11 +137,12 @@ def test_watchdog_processes_files_oldest_first_and_sorts_good_from_bad(tmp_path:
     assert rejected[0].startswith("Rejected account file b_bad_json.json") and len(rejected) == 5
     printed = (tmp_path / "module1.log").read_text(encoding="utf-8").splitlines()  # its stdout
     assert "[INFO] ⚙️  Stage 0 - Initialization: Starting watchdog mode" in printed
-    assert (
-        "[INFO] ✅ Stage 7 Complete - Complete for first_one - Pipeline completed - 15 recommendations generated"
+    plan = json.loads((data / "exports" / "twitter" / "first_one" / "content_plan.json").read_text())
+    count = len(plan["recommendations"])
+    assert count >= 1 and (
+        f"[INFO] ✅ Stage 7 Complete - Complete for first_one - Pipeline completed - {count} recommendations generated"
         in printed
     )
-    assert (data / "exports" / "twitter" / "first_one" / "content_plan.json").is_file()
 
 
 def test_watchdog_picks_up_a_dropped_file_within_two_seconds_and_stops_on_sigterm(tmp_path: Path) -> None:

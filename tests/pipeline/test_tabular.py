@@ -58,7 +58,8 @@ def test_csv_in_utf16_with_bom(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("name", "content", "reason"),
     [
-        ("posts_missing_column.csv", None, "posts_missing_column.csv is missing column(s): replies"),
+        ("x.csv", b"id,tweet,created_at,retweets\n1,a,2024-01-01T00:00:00Z,1\n",
+         "x.csv is missing column(s): likes (or likes_count, favorite_count, favourite_count, like_count, favorites)"),
         ("posts_broken_line.jsonl", None, "posts_broken_line.jsonl line 2 is not valid JSON"),
         ("x.csv", b"", "x.csv is empty (expected a header row)"),
         ("x.jsonl", b'{"id": "1"}\n[1, 2]\n', "x.jsonl line 2 is not a JSON object"),
@@ -118,3 +119,11 @@ def test_missing_csv_cells_are_dropped_as_missing(tmp_path: Path) -> None:
     retrieved = retrieve(scrape_file(source, tmp_path / "data"))
     assert [post.id for post in retrieved.posts] == ["1", "2"]
     assert retrieved.dropped == {"missing_count": 2, "missing_text": 1, "missing_id": 1, "bad_count": 1}
+
+
+def test_a_csv_without_replies_imports_with_replies_unknown(tmp_path: Path) -> None:
+    """Replies are optional (X archives and many dumps have none): the posts import, replies None."""
+    source = tmp_path / "posts.csv"
+    source.write_text((FIXTURES / "posts_missing_column.csv").read_text() + "x2,again,2024-05-02T00:00:00Z,3,1\n")
+    retrieved = retrieve(scrape_file(source, tmp_path / "data"))
+    assert [p.id for p in retrieved.posts] == ["x1", "x2"] and all(p.replies is None for p in retrieved.posts)

@@ -7,7 +7,9 @@ import pytest
 
 from content_miner.pipeline.engagement import ENGAGEMENT_FORMULA, engagement
 from content_miner.pipeline.models import Post
+from content_miner.pipeline.post_features import slot_of
 from content_miner.pipeline.sample_account import generate_sample_posts
+from content_miner.pipeline.slots import NO_EFFECT
 from content_miner.pipeline.time_series import InsufficientDataError, analyse
 
 START = datetime(2025, 3, 3, tzinfo=timezone.utc)  # a Monday
@@ -49,10 +51,11 @@ def test_naive_timestamps_are_refused() -> None:
 
 def test_two_posts_give_notes_not_a_crash() -> None:
     analysis = analyse([_post(0, START, 5), _post(1, START + timedelta(days=1), 7)], NOW)
-    assert analysis.trend.direction == "not enough data"
+    assert analysis.activity.trend == "not enough data"
     assert any("only 2 posts" in note for note in analysis.notes)
     assert any("stale" in note for note in analysis.notes)
-    assert analysis.slots.ranked
+    # Two posts are no evidence for a posting time: no slot is claimed (the old plan ranked slots of 1 post).
+    assert not analysis.slots.claimed and analysis.slots.message == NO_EFFECT
 
 
 def test_one_viral_post_cannot_make_its_slot_the_best() -> None:
@@ -60,28 +63,60 @@ def test_one_viral_post_cannot_make_its_slot_the_best() -> None:
     lonely = START + timedelta(days=10, hours=4)  # a Thursday 04:00: no other post there
     posts.append(_post(999, lonely, 5000))
     analysis = analyse(posts, NOW)
-    top = analysis.slots.ranked[0]
-    assert (top.weekday, top.hour) != (lonely.weekday(), lonely.hour)
+    assert not analysis.slots.ranked or analysis.slots.ranked[0].slot != slot_of(lonely)
+    assert not analysis.slots.claimed
     assert "999" in {o.post_id for o in analysis.outliers}
 
 
-def test_planted_hour_tops_the_slots() -> None:
-    posts = generate_sample_posts(seed=4, boosted_hour=18, boost=3.0)
-    best = analyse(posts, NOW).slots.ranked[:3]
-    assert all(s.hour == 18 for s in best)
+def test_planted_hour_is_claimed_and_tops_the_slots() -> None:
+    posts = generate_sample_posts(seed=4, n_posts=1200, days=240, boosted_hour=18, boost=3.0, time_rhythm=False)
+    slots = analyse(posts, posts[-1].created_at).slots
+    assert slots.claimed and slots.best
+    assert all(e.hour == 18 for e in slots.best)
+    assert [e.lower for e in slots.ranked] == sorted((e.lower for e in slots.ranked), reverse=True)
+
+
+def test_no_time_effect_no_claim() -> None:
+    posts = generate_sample_posts(seed=4, n_posts=1200, days=240, time_rhythm=False)
+    slots = analyse(posts, posts[-1].created_at).slots
+    assert not slots.claimed and slots.message == NO_EFFECT and slots.best == ()
 
 
 @pytest.mark.parametrize(("growth", "expected"), [(0.05, "rising"), (-0.05, "falling"), (0.0, "flat")])
 def test_trend_direction(growth: float, expected: str) -> None:
-    trend = analyse(_noisy(200, seed=2, growth=growth), NOW).trend
-    assert trend.direction == expected
+    posts = _noisy(200, seed=2, growth=growth)
+    activity = analyse(posts, posts[-1].created_at).activity
+    assert activity.status == "active" and activity.trend == expected
     if expected != "flat":
-        assert trend.weekly_change == pytest.approx(np.expm1(growth), abs=0.02)
+        assert activity.weekly_change == pytest.approx(np.expm1(growth), abs=0.02)
 
 
-def test_trend_needs_four_weeks() -> None:
-    trend = analyse(_noisy(40, seed=3, weeks=2), NOW).trend
-    assert trend.direction == "not enough data" and "4 weeks" in trend.note
+def test_posts_in_two_weeks_are_a_dormant_account_without_a_trend() -> None:
+    activity = analyse(_noisy(40, seed=3, weeks=2), NOW).activity
+    assert activity.status == "dormant" and activity.trend == "not enough data"
+    assert activity.note.startswith("dormant: posts in 0 of the last 26 weeks, none since")
+    # Three weeks after its first post, the same account is new, not dormant: too young for a trend.
+    new = analyse(_noisy(40, seed=3, weeks=2), START + timedelta(weeks=3)).activity
+    assert new.status == "active" and new.trend == "not enough data"
+
+
+def test_a_planted_silence_makes_a_dormant_account_not_a_rising_one() -> None:
+    """Engagement grows for 20 weeks, then the account falls silent: the old trend over every week
+    called that "rising"; as of 12 weeks into the silence it is dormant."""
+    posts = _noisy(200, seed=2, growth=0.05)
+    silent = analyse(posts, posts[-1].created_at + timedelta(weeks=12))
+    assert silent.activity.status == "dormant" and silent.activity.summary == "dormant"
+    assert "none since" in silent.activity.note
+    assert analyse(posts, posts[-1].created_at).activity.summary == "rising"
+
+
+def test_without_reply_counts_engagement_leaves_replies_out() -> None:
+    posts = [Post(id=str(i), text=f"post {i}", created_at=START + timedelta(days=i), likes=10, reposts=1,
+                  replies=None) for i in range(10)]
+    analysis = analyse(posts, NOW)
+    assert analysis.formula == "likes + 2*reposts" and not analysis.counts_replies
+    assert analysis.engagement == (12.0,) * 10
+    assert any("no reply counts" in note for note in analysis.notes)
 
 
 def test_hashtag_trends_follow_recent_use() -> None:

@@ -138,3 +138,28 @@ def test_duplicate_post_ids_are_refused(tmp_path: Path) -> None:
     twice: list[Post] = [POSTS[0], POSTS[0]]
     with pytest.raises(VectorIndexError, match="duplicate post ids"):
         index.index_posts("x", "erin", twice)
+
+
+def test_a_rerun_reads_the_vector_cache_and_writes_nothing(tmp_path: Path) -> None:
+    layout = DataLayout(tmp_path)
+    index = PostIndex.open(layout.vector_index, chroma_url="", layout=layout)
+    first = index.index_posts("twitter", "frank", POSTS)
+    cache = layout.account_vectors(AccountKey("twitter", "frank"), index.name)
+    assert cache.is_file() and first.embedded == len(POSTS)
+    writes: list[int] = []
+    real_upsert = index._collection.upsert
+    index._collection.upsert = lambda **kw: writes.append(len(kw["ids"])) or real_upsert(**kw)  # type: ignore[method-assign]
+    again = index.index_posts("twitter", "frank", POSTS)
+    assert (again.embedded, again.reused, writes) == (0, len(POSTS), [])
+    assert (again.embeddings == first.embeddings).all()
+    edited = [*POSTS[:-1], dataclasses.replace(POSTS[-1], text="Now something else entirely")]
+    assert index.index_posts("twitter", "frank", edited).embedded == 1 and writes == [1]
+
+
+def test_the_vector_cache_is_not_trusted_when_the_index_lost_posts(tmp_path: Path) -> None:
+    layout = DataLayout(tmp_path)
+    index = PostIndex.open(layout.vector_index, chroma_url="", layout=layout)
+    index.index_posts("twitter", "grace", POSTS[:10])
+    index._collection.delete(ids=[f"twitter:grace:{POSTS[0].id}"])  # the index changed behind the cache's back
+    result = index.index_posts("twitter", "grace", POSTS[:10])
+    assert (result.embedded, result.reused) == (1, 9) and index.count("twitter", "grace") == 10

@@ -10,7 +10,7 @@ from content_miner.common.layout import DataLayout
 from content_miner.pipeline.account import AccountRequest
 from content_miner.pipeline.retrieval import retrieve
 from content_miner.pipeline.scraping import ScrapeError, ScrapeSettings, default_providers, scrape
-from content_miner.pipeline.scraping.x_api import XApiProvider
+from content_miner.pipeline.scraping.x_api import TWEET_FIELDS, XApiProvider
 from support.x_api import TOKEN, FakeXApi, api_post
 
 PROVIDERS = default_providers()
@@ -63,7 +63,9 @@ def test_fetches_every_page_with_the_bearer_token(x_api: FakeXApi, tmp_path: Pat
     assert x_api.requests[0].path == "/2/users/by/username/nasa"
     pages = x_api.posts_requests()
     assert [r.path for r in pages] == ["/2/users/11348282/tweets"] * 3
-    assert all(r.query["tweet.fields"] == "created_at,public_metrics" for r in pages)
+    assert all(r.query["tweet.fields"] == TWEET_FIELDS for r in pages)
+    formats = {"created_at", "public_metrics", "referenced_tweets", "attachments", "entities"}
+    assert formats <= set(TWEET_FIELDS.split(","))
     assert all(r.query["max_results"] == "100" for r in pages)
     assert "pagination_token" not in pages[0].query
     assert pages[1].query["pagination_token"]

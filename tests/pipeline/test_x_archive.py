@@ -36,7 +36,7 @@ def test_archive_items_become_raw_posts_with_string_counts_kept() -> None:
     assert first.id == "1581000000000000003"
     assert first.created_at == "Sat Oct 15 14:05:00 +0000 2022"
     assert first.text.startswith("Shipping the new release today &amp; it's")
-    assert (first.likes, first.reposts, first.replies) == ("120", "31", 0)
+    assert (first.likes, first.reposts, first.replies) == ("120", "31", None)  # archives have no reply counts
 
 
 def test_scrape_then_retrieve_a_real_archive(tmp_path: Path) -> None:

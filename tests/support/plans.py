@@ -84,7 +84,7 @@ def make_plan(
         mean_engagement=180.0,
         median_engagement=150.0,
         trend="rising",
-        best_slots=[recs[0].slot] if recs else [],
+        best_slots=[r.slot for r in recs[:1] if r.slot is not None],
         recommendations=recs,
         notes=[note] if note else [],
     )

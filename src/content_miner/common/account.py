@@ -114,6 +114,14 @@ class AccountKey:
         rules = platform_rules(platform)
         return AccountKey(rules.name, normalise_username(rules, username))
 
+    def is_named(self, name: object) -> bool:
+        """True when `name` (as a source wrote it: any case, with or without '@') is this account's
+        username on the same platform; False for anything else, including names the platform refuses."""
+        try:
+            return normalise_username(self.rules, name) == self.username
+        except InvalidAccount:
+            return False
+
     @property
     def rules(self) -> PlatformRules:
         return PLATFORMS[self.platform]

@@ -27,6 +27,9 @@ JOBS_FILE_NAME = "jobs.sqlite3"
 ACCOUNT_INBOX = "AccountInfo"
 RAW_CACHE = "raw_cache"
 VECTOR_INDEX = "vector_index"
+VECTOR_CACHE = "vector_cache"
+RETRIEVED_CACHE = "retrieved_cache"
+MODELS = "models"
 EXPORTS = "exports"
 IMAGES = "images"
 LOGS = "logs"
@@ -140,8 +143,40 @@ class DataLayout:
         return self.root / RAW_CACHE
 
     @property
+    def retrieved_cache(self) -> Path:
+        """Stage 2's output for the raw cache file it was made from (re-runs skip the parsing)."""
+        return self.root / RETRIEVED_CACHE
+
+    def account_retrieved(self, key: AccountKey) -> Path:
+        directory = key.directory(self.retrieved_cache)
+        return directory.with_name(directory.name + ".json")
+
+    @property
     def vector_index(self) -> Path:
         return self.root / VECTOR_INDEX
+
+    @property
+    def vector_cache(self) -> Path:
+        """Each account's post vectors as Stage 3 last wrote them to the index (re-runs read them here)."""
+        return self.root / VECTOR_CACHE
+
+    def account_vectors(self, key: AccountKey, collection: str) -> Path:
+        directory = key.directory(self.vector_cache / collection)
+        return directory.with_name(directory.name + ".npz")
+
+    @property
+    def models(self) -> Path:
+        return self.root / MODELS
+
+    def account_model_dir(self, key: AccountKey) -> Path:
+        """The account's fitted engagement model (`predict` reads it) and the fits a re-run reuses."""
+        return key.directory(self.models)
+
+    def account_engagement_model(self, key: AccountKey) -> Path:
+        return self.account_model_dir(key) / "engagement_model.npz"
+
+    def account_fit_cache(self, key: AccountKey) -> Path:
+        return self.account_model_dir(key) / "fits.npz"
 
     @property
     def exports(self) -> Path:
@@ -149,6 +184,10 @@ class DataLayout:
 
     def account_exports(self, key: AccountKey) -> Path:
         return key.directory(self.exports)
+
+    def account_backtest(self, key: AccountKey) -> Path:
+        """The account's last back-test (`Miners/main.py backtest`), beside its plan."""
+        return self.account_exports(key) / "backtest.json"
 
     def account_raw_cache(self, key: AccountKey) -> Path:
         return key.directory(self.raw_cache)

@@ -115,12 +115,21 @@ class PostCardRenderer(CardRenderer):
         u, colors, box = layout.unit, self._palette, layout.slot
         draw.rounded_rectangle(box.as_tuple(), radius=2 * u, fill=colors.panel)
         inner = box.inset(2 * u)
-        lines = [
-            ("BEST TIME TO POST", "bold", 2.4, colors.muted),
-            (rec.slot.label, "bold", 5.0, colors.ink),
-            (f"{rec.slot.lift:.1f}x account avg · {rec.slot.posts} posts", "regular", 2.6, colors.muted),
-            (f"next: {rec.next_slot_at:%a %d %b %Y, %H:%M} UTC", "regular", 2.6, colors.muted),
-        ]
+        if rec.slot is not None:
+            posts = f"{rec.slot.posts} post" + ("" if rec.slot.posts == 1 else "s")
+            lines = [
+                ("BEST TIME TO POST", "bold", 2.4, colors.muted),
+                (rec.slot.label, "bold", 5.0, colors.ink),
+                (f"{rec.slot.lift:.1f}x account avg · {posts}", "regular", 2.6, colors.muted),
+                (f"next: {rec.next_slot_at:%a %d %b %Y, %H:%M} UTC", "regular", 2.6, colors.muted),
+            ]
+        else:  # the plan claims no best time (schema 2.0): say so, and when it is scheduled
+            lines = [
+                ("WHEN TO POST", "bold", 2.4, colors.muted),
+                (f"{rec.next_slot_at:%a %H:%M} UTC", "bold", 5.0, colors.ink),
+                ("any time: no reliable time effect", "regular", 2.6, colors.muted),
+                (f"scheduled: {rec.next_slot_at:%a %d %b %Y, %H:%M} UTC", "regular", 2.6, colors.muted),
+            ]
         y = inner.top
         for text, weight, scale, fill in lines:
             size = round(scale * u)
@@ -136,7 +145,8 @@ class PostCardRenderer(CardRenderer):
         u, box = layout.unit, layout.footer
         expected = rec.expected_engagement
         low, median, high = (compact_number(v) for v in (expected.low, expected.median, expected.high))
-        left = f"Expected engagement {low}–{high} (median {median}) · topic lift {rec.lift:.1f}x · {rec.support} posts"
+        posts = f"{rec.support} post" + ("" if rec.support == 1 else "s")
+        left = f"Expected engagement {low}–{high} (median {median}) · topic lift {rec.lift:.1f}x · {posts}"
         right = f"plan {plan.generated_at:%Y-%m-%d}"
         size = round(2.6 * u)
         small = font("regular", size)

@@ -1,28 +1,32 @@
 """Angles for posts on a topic, and the template draft for each.
 
-Several recommendations on one strong topic differ by angle (a question, a how-to, a story, a
-list, a follow-up on the best past post), so the account does not repeat itself. Template drafts
-are starting points written from the topic's own words and past posts; an LLM endpoint, when
-configured, rewrites them (`llm_drafts`).
+Several recommendations on one strong topic differ by angle (a follow-up, a question, a how-to, a
+list, a story), so the account does not repeat itself. Template drafts are written around the
+topic's subjects (`draft_text.noun_like`: the keywords the account's posts use as things, in the
+account's spelling), so every sentence reads correctly whatever the subject; without a usable
+subject, the template needs none. An LLM endpoint, when configured, writes the drafts instead
+(`llm_drafts`), in the voice of the account's best posts. Either way the text goes through
+`draft_text.postable` (no @-mentions, links or copied counts).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-MAX_DRAFT_CHARS = 280
+from content_miner.pipeline.draft_text import MAX_DRAFT_CHARS, postable
 
 
 @dataclass(frozen=True)
 class TopicBrief:
     """What a draft writer knows about one recommendation."""
 
-    topic: str
-    keywords: tuple[str, ...]
-    hashtags: tuple[str, ...]
+    topic: str  # the topic's label
+    keywords: tuple[str, ...]  # in the account's spelling
+    hashtags: tuple[str, ...]  # hashtags the draft may carry (the account's recent ones)
     angle: str
-    best_post: str  # the topic's strongest past post
-    best_post_engagement: float
+    best_post: str  # the topic's strongest past post, without mentions or links
+    subjects: tuple[str, ...] = ()  # keywords usable as the subject of a sentence, best first
+    style_examples: tuple[str, ...] = ()  # the account's best recent posts, for the LLM's voice
 
 
 @dataclass(frozen=True)
@@ -32,47 +36,47 @@ class Angle:
 
 
 ANGLES: tuple[Angle, ...] = (
-    Angle("follow-up", "build on the topic's best-performing past post with a new detail"),
+    Angle("follow-up", "follow up on what the account said before about the topic, with what is new"),
     Angle("question", "ask the audience a direct question to start replies"),
-    Angle("how-to", "share one concrete, practical tip"),
-    Angle("list", "a short numbered list of takeaways"),
+    Angle("how-to", "share how the account approaches the topic, as the opener of a short thread"),
+    Angle("list", "a short list of takeaways, as the opener of a short thread"),
     Angle("story", "a personal, behind-the-scenes moment"),
 )
 
-
-def _words(brief: TopicBrief, n: int) -> list[str]:
-    words = list(brief.keywords[:n])
-    return words + ["this"] * (n - len(words))
-
-
-def _snippet(text: str, limit: int = 70) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1].rsplit(" ", 1)[0] + "..."
+# {s}: the subject; {pair}: "S and T" when there are two subjects, else S.
+_WITH_SUBJECT = {
+    "follow-up": "Back to {pair}: a few things have changed since my last post on this. Here is where I stand now.",
+    "question": "What would you like to know about {s}? Ask below and I will answer the best questions this week.",
+    "how-to": "How I think about {s}, in three short points. A thread:",
+    "list": "Three things everyone should know about {pair}. A thread:",
+    "story": "The story behind my posts about {s}, and what I have learned along the way.",
+}
+_WITHOUT_SUBJECT = {
+    "follow-up": "A follow-up to one of my most-read posts: a few things have changed since, and here is where "
+                 "I stand now.",
+    "question": "What should I write about next? Tell me below and I will answer the best ideas this week.",
+    "how-to": "How I approach this, in three short points. A thread:",
+    "list": "Three things I have learned this year. A thread:",
+    "story": "A behind-the-scenes moment from this week, and what I learned from it.",
+}
 
 
 def template_draft(brief: TopicBrief) -> str:
-    """A ready-to-edit post for `brief.angle`, with hashtags, at most 280 characters."""
-    a, b, c = _words(brief, 3)
-    body = {
-        "follow-up": f'"{_snippet(brief.best_post)}" was one of my most shared posts '
-        f"({brief.best_post_engagement:.0f} engagements), so here is part two: more on {a} and {b}.",
-        "question": f"Honest question for everyone into {a}: what changed your mind about {b}? "
-        f"Best answers get a follow-up post.",
-        "how-to": f"One {a} tip I wish I had known sooner: start with {b} before worrying "
-        f"about {c}. Small change, big difference.",
-        "list": f"3 things I've learned about {a}:\n1. {b.capitalize()} matters more than you think\n"
-        f"2. {c.capitalize()} is worth the time\n3. Keep notes and compare\nWhat would you add?",
-        "story": f"Behind the scenes: a week of {a} and {b}, what went wrong, and the one thing "
-        f"with {c} that finally worked.",
-    }.get(brief.angle, f"Thoughts on {a} and {b}?")
-    return with_hashtags(body, brief.hashtags)
+    """A ready-to-post draft for `brief.angle`, with the brief's hashtags, at most 280 characters."""
+    subjects = [s for s in brief.subjects if s]
+    if subjects:
+        pair = f"{subjects[0]} and {subjects[1]}" if len(subjects) > 1 else subjects[0]
+        body = _WITH_SUBJECT.get(brief.angle, _WITH_SUBJECT["question"]).format(s=subjects[0], pair=pair)
+    else:
+        body = _WITHOUT_SUBJECT.get(brief.angle, _WITHOUT_SUBJECT["question"])
+    return with_hashtags(postable(body), brief.hashtags)
 
 
 def with_hashtags(body: str, hashtags: tuple[str, ...]) -> str:
     """`body` plus as many of `hashtags` as fit in 280 characters (body trimmed if it alone is too long)."""
     body = body.strip()
     if len(body) > MAX_DRAFT_CHARS:
-        body = body[: MAX_DRAFT_CHARS - 3].rsplit(" ", 1)[0] + "..."
+        body = body[: MAX_DRAFT_CHARS - 1].rsplit(" ", 1)[0] + "…"
     for tag in hashtags:
         if len(body) + len(tag) + 2 > MAX_DRAFT_CHARS:
             break

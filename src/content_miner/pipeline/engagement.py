@@ -3,17 +3,25 @@
 Engagement = likes + 2*reposts + 3*replies. A repost carries the post to a new audience and a
 reply costs the reader real effort, so they weigh more than a like. Views are not counted: many
 providers do not report them, and a formula must mean the same thing for every account.
+
+Some sources have no reply counts (X archives, API v1.1 dumps). Counting their replies as 0 would
+make every post look like it got none; instead the replies term is left out for the whole account
+(`formula_for`), and the plan says so. Every figure compares posts within one account, so the
+formula only has to be the same for all of an account's posts.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
 from content_miner.pipeline.models import Post
 
 ENGAGEMENT_FORMULA = "likes + 2*reposts + 3*replies"
+FORMULA_WITHOUT_REPLIES = "likes + 2*reposts"
+REPLIES_KNOWN_SHARE = 0.95  # below this share of posts with reply counts, the term is left out
 
 # Pseudo-posts at the account mean added to every group (slot, topic) before its mean is taken.
 # With 5, a slot needs about 5 posts before its own data outweighs the account-wide average,
@@ -21,12 +29,34 @@ ENGAGEMENT_FORMULA = "likes + 2*reposts + 3*replies"
 PRIOR_POSTS = 5.0
 
 
-def engagement(post: Post) -> float:
-    return float(post.likes + 2 * post.reposts + 3 * post.replies)
+def engagement(post: Post, *, counts_replies: bool = True) -> float:
+    replies = post.replies or 0 if counts_replies else 0
+    return float(post.likes + 2 * post.reposts + 3 * replies)
+
+
+@dataclass(frozen=True)
+class EngagementFormula:
+    """How one account's engagement is counted: with replies when its source records them."""
+
+    counts_replies: bool = True
+
+    @property
+    def text(self) -> str:
+        return ENGAGEMENT_FORMULA if self.counts_replies else FORMULA_WITHOUT_REPLIES
+
+    def of(self, posts: Sequence[Post]) -> np.ndarray:
+        return np.array([engagement(p, counts_replies=self.counts_replies) for p in posts], dtype=np.float64)
+
+
+def formula_for(posts: Sequence[Post]) -> EngagementFormula:
+    """Replies count when (nearly) every post has a reply count; a missing one is then taken as 0."""
+    known = sum(p.replies is not None for p in posts)
+    return EngagementFormula(counts_replies=bool(posts) and known >= REPLIES_KNOWN_SHARE * len(posts))
 
 
 def engagement_of(posts: Sequence[Post]) -> np.ndarray:
-    return np.array([engagement(p) for p in posts], dtype=np.float64)
+    """Engagement of each post under the account's formula (`formula_for`)."""
+    return formula_for(posts).of(posts)
 
 
 # Robust scale. Engagement is heavy-tailed (one viral post can hold half of an account's total),

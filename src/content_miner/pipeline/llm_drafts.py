@@ -1,9 +1,11 @@
 """Drafts from an OpenAI-compatible chat endpoint, when one is configured.
 
 `POST {LLM_BASE_URL}/chat/completions` with `LLM_MODEL` and, if set, `LLM_API_KEY` as a bearer
-token; temperature 0 so the same brief tends to give the same draft. Any failure (network,
-status, shape, empty text) raises `DraftEndpointError`; the plan generator then keeps the
-template draft and says so in the plan's notes.
+token; temperature 0 so the same brief tends to give the same draft. The prompt gives the topic,
+the angle, its keywords and the account's best recent posts as style examples (without mentions,
+links or engagement counts, so none can be copied into the draft); the answer goes through
+`draft_text.postable` all the same. Any failure (network, status, shape, empty text) raises
+`DraftEndpointError`; the plan generator then keeps the template draft and says so in the notes.
 """
 
 from __future__ import annotations
@@ -15,7 +17,8 @@ from typing import Protocol
 
 import httpx
 
-from content_miner.pipeline.angles import ANGLES, MAX_DRAFT_CHARS, TopicBrief, with_hashtags
+from content_miner.pipeline.angles import ANGLES, TopicBrief, with_hashtags
+from content_miner.pipeline.draft_text import MAX_DRAFT_CHARS, postable
 
 logger = logging.getLogger(__name__)
 
@@ -35,14 +38,15 @@ class DraftWriter(Protocol):
 
 
 def _prompt(brief: TopicBrief) -> str:
+    examples = "".join(f'- "{example}"\n' for example in brief.style_examples)
     return (
-        f"Write one social media post (at most {MAX_DRAFT_CHARS - 40} characters, no hashtags) "
-        f"about: {brief.topic}.\n"
+        f"Write one social media post (at most {MAX_DRAFT_CHARS - 40} characters, no hashtags, no @-mentions, "
+        f"no links) about: {brief.topic}.\n"
         f"Angle: {_ANGLE_TEXT.get(brief.angle, brief.angle)}.\n"
         f"Key words to draw on: {', '.join(brief.keywords)}.\n"
-        f'The account\'s best past post on this topic ({brief.best_post_engagement:.0f} engagements): '
-        f'"{brief.best_post}"\n'
-        "Match that post's voice. Reply with the post text only."
+        f'The account\'s strongest past post on this topic: "{brief.best_post}"\n'
+        + (f"The account's best recent posts, for its voice:\n{examples}" if examples else "")
+        + "Write in that voice. Do not invent figures. Reply with the post text only."
     )
 
 
@@ -80,7 +84,10 @@ class ChatCompletionsDrafter:
             raise DraftEndpointError(f"{url} sent an unexpected response shape") from exc
         if not isinstance(text, str) or not text.strip():
             raise DraftEndpointError(f"{url} returned an empty draft")
-        return with_hashtags(text.strip().strip('"'), brief.hashtags)
+        draft = postable(text.strip().strip('"'))
+        if not draft:
+            raise DraftEndpointError(f"{url} returned a draft with nothing left after removing mentions and links")
+        return with_hashtags(draft, brief.hashtags)
 
 
 def drafter_from_env(env: Mapping[str, str]) -> ChatCompletionsDrafter | None:

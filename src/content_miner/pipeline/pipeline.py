@@ -19,12 +19,17 @@ from content_miner.common.account import AccountKey
 from content_miner.common.layout import DataLayout
 from content_miner.pipeline.account import AccountFileError, AccountRequest
 from content_miner.pipeline.embedding import MINILM_NAME, Embedder, EmbeddingModelError, load_embedder
-from content_miner.pipeline.export import ExportError, export_plan
-from content_miner.pipeline.generation import PlanGenerationError, generate_plan
+from content_miner.pipeline.export import ExportedFiles, ExportError, export_plan
+from content_miner.pipeline.fit_cache import AccountFits, PriorFits, keep_fits, prior_fits
+from content_miner.pipeline.generation import PlanGenerationError, generate_plan, topic_model
 from content_miner.pipeline.llm_drafts import DraftWriter
-from content_miner.pipeline.retrieval import RetrievalError, retrieve
+from content_miner.pipeline.models import Post, RetrievalResult, ScrapeResult
+from content_miner.pipeline.plan import ContentPlan
+from content_miner.pipeline.retrieval import RetrievalError
+from content_miner.pipeline.retrieval_cache import retrieve_reusing
 from content_miner.pipeline.scraping import ProviderRegistry, ScrapeError, ScrapeSettings, default_providers, scrape
-from content_miner.pipeline.time_series import InsufficientDataError, analyse
+from content_miner.pipeline.time_series import EngagementAnalysis, InsufficientDataError, analyse
+from content_miner.pipeline.topics import TopicModel
 from content_miner.pipeline.vector_index import IndexedPosts, PostIndex, VectorIndexError
 from content_miner.stage_calls import stage_complete, stage_failed, stage_start
 
@@ -73,6 +78,7 @@ class PipelineResult:
     plan_path: Path
     plan_sha256: str
     stage_seconds: dict[int, float] = field(default_factory=dict)
+    embed_seconds: float = 0.0  # of Stage 3's time, how much the embedder itself took
 
 
 def utc_now() -> datetime:
@@ -96,10 +102,10 @@ class AccountPipeline:
     def _post_index(self) -> PostIndex:
         if self._index is None:
             self._index = PostIndex.open(self.layout.vector_index, chroma_url=self.settings.chroma_url,
-                                         embedder=self._embedder())
+                                         embedder=self._embedder(), layout=self.layout)
         return self._index
 
-    def _index_posts(self, key: AccountKey, posts: tuple) -> IndexedPosts:
+    def _index_posts(self, key: AccountKey, posts: tuple[Post, ...]) -> IndexedPosts:
         try:
             return self._post_index().index_posts(key.platform, key.username, posts)
         except BaseException:
@@ -151,7 +157,7 @@ class AccountPipeline:
         )
         retrieved = stage(
             2, "Processing and validating data",
-            lambda: retrieve(scraped, max_posts=request.max_posts),
+            lambda: retrieve_reusing(self.layout, scraped, max_posts=request.max_posts),
             lambda r: f"Data validation successful ({len(r.posts)} usable posts, "
                       f"{sum(r.dropped.values())} dropped)",
         )
@@ -162,29 +168,54 @@ class AccountPipeline:
             lambda r: "Successfully indexed posts in vector database "
                       f"({r.embedded} embedded, {r.reused} reused{f', {r.removed} removed' if r.removed else ''})",
         )
-        analysis = stage(
+        embedder_name = self.settings.embedder_name
+        prior, analysis = stage(
             4, "Analyzing engagement data and patterns",
-            lambda: analyse(posts, now),
-            lambda a: f"Successfully analyzed engagement data (trend: {a.trend.direction})",
+            lambda: self._analyse(key, posts, indexed, now),
+            lambda pa: f"Successfully analyzed engagement data (trend: {pa[1].activity.summary}"
+                       f"{', fits reused: nothing new' if pa[0].fits else ''})",
         )
-        plan = stage(
+        topics, plan = stage(
             5, "Generating content recommendations",
-            lambda: generate_plan(
-                posts, indexed.embeddings, analysis, platform=platform, username=name, now=now,
-                provider=scraped.provider, posts_dropped=sum(retrieved.dropped.values()),
-                count=self.settings.recommendations, embedder=self._embedder(), drafter=self.settings.drafter,
-            ),
-            lambda p: f"Successfully generated content recommendations ({len(p.recommendations)})",
+            lambda: self._generate(key, scraped, retrieved, indexed, analysis, prior, now),
+            lambda tp: f"Successfully generated content recommendations ({len(tp[1].recommendations)})",
         )
         exported = stage(
             6, "Exporting content plan and results",
-            lambda: export_plan(plan, analysis, self.layout),
+            lambda: self._export(key, plan, analysis, prior, topics, embedder_name),
             lambda files: "Successfully exported content plan",
         )
         count = len(plan.recommendations)
         stage_complete(7, f"Pipeline completed - {count} recommendations generated", name,
                        {"plan": str(exported.plan_json), "seconds": round(sum(seconds.values()), 3)})
-        return PipelineResult(platform, name, len(posts), count, exported.plan_json, exported.plan_sha256, seconds)
+        return PipelineResult(platform, name, len(posts), count, exported.plan_json, exported.plan_sha256, seconds,
+                              indexed.embed_seconds)
+
+    def _analyse(self, key: AccountKey, posts: tuple[Post, ...], indexed: IndexedPosts,
+                 now: datetime) -> tuple[PriorFits, EngagementAnalysis]:
+        prior = prior_fits(self.layout, key, posts, indexed.embeddings, self.settings.embedder_name)
+        return prior, analyse(posts, now, embeddings=indexed.embeddings, fits=prior.fits)
+
+    def _generate(self, key: AccountKey, scraped: ScrapeResult, retrieved: RetrievalResult, indexed: IndexedPosts,
+                  analysis: EngagementAnalysis, prior: PriorFits, now: datetime) -> tuple[TopicModel, ContentPlan]:
+        posts = retrieved.posts
+        topics = (prior.fits.topics if prior.fits is not None and prior.fits.topics is not None
+                  else topic_model(posts, indexed.embeddings, analysis, key.username))
+        plan = generate_plan(
+            posts, indexed.embeddings, analysis, platform=key.platform, username=key.username, now=now,
+            provider=scraped.provider, posts_dropped=sum(retrieved.dropped.values()),
+            assumed_utc=retrieved.assumed_utc, count=self.settings.recommendations, embedder=self._embedder(),
+            drafter=self.settings.drafter, topics=topics,
+        )
+        return topics, plan
+
+    def _export(self, key: AccountKey, plan: ContentPlan, analysis: EngagementAnalysis, prior: PriorFits,
+                topics: TopicModel, embedder_name: str) -> ExportedFiles:
+        files = export_plan(plan, analysis, self.layout)
+        if prior.fits is None:
+            keep_fits(self.layout, key, AccountFits(prior.fingerprint, analysis.model, analysis.slots,
+                                                    analysis.formats, topics), embedder=embedder_name)
+        return files
 
     def _embedder(self) -> Embedder:
         return load_embedder(self.settings.embedder_name)

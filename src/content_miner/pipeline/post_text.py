@@ -14,6 +14,8 @@ _HASHTAG = re.compile(r"(?<![\w&#])[#\uff03](\w*[^\W\d]\w*)")
 # X handles: 1-15 ASCII letters, digits, underscores; not inside an e-mail address or a longer word.
 _MENTION = re.compile(r"(?<![\w@])[@\uff20]([A-Za-z0-9_]{1,15})(?![\w@])")
 _NOT_WORD = re.compile(r"[\W_]+")
+_POST_LINK = re.compile(r"(?:twitter|x)\.com/\w+/status(?:es)?/\d+", re.IGNORECASE)
+_MEDIA_LINK = re.compile(r"pic\.twitter\.com/|pbs\.twimg\.com/|/photo/\d|/video/\d", re.IGNORECASE)
 
 
 def clean_text(raw: str) -> str:
@@ -24,6 +26,22 @@ def clean_text(raw: str) -> str:
 def extract_links(text: str) -> tuple[str, ...]:
     links = (match.group(0).rstrip(_LINK_TRAILING) for match in _LINK.finditer(text))
     return _unique(link for link in links if "://" in link and not link.endswith("://"))
+
+
+def is_post_link(link: str) -> bool:
+    """A link to a post on X (a quote, when the source does not say)."""
+    return bool(_POST_LINK.search(link))
+
+
+def is_media_link(link: str) -> bool:
+    """A link to the post's own image or video."""
+    return bool(_MEDIA_LINK.search(link))
+
+
+def shows_media(text: str) -> bool:
+    """The text carries a link to an attached image or video (twint and scraped CSVs keep
+    `pic.twitter.com/...` in the text, often without a scheme)."""
+    return bool(_MEDIA_LINK.search(text))
 
 
 def extract_hashtags(text: str) -> tuple[str, ...]:

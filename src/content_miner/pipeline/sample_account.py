@@ -3,7 +3,9 @@
 A hobbyist maker in US Eastern time posts about six subjects for a few months. Posting times
 follow a waking-day curve (few posts at night, fewer at weekends); engagement follows a
 log-normal around a daily and weekly rhythm, a slow audience growth, and each subject's appeal.
-Tests can plant a pattern: one UTC hour of day and/or one subject multiplied by `boost`.
+Tests can plant a pattern: one UTC hour of day and/or one subject multiplied by `boost`; a share of
+replies (`@friend ...`) or of posts with an image, each with its own engagement factor; and the
+daily and weekly rhythm can be switched off (`time_rhythm=False`) for a control without any.
 
     python -m content_miner.pipeline.sample_account OUT.jsonl [--posts N] [--seed S]
 
@@ -41,6 +43,8 @@ _POSTING_BY_WEEKDAY = np.array([1.0, 1.05, 1.05, 1.0, 0.95, 0.7, 0.65])
 _ENGAGEMENT_BY_HOUR = 1.0 + 0.25 * np.cos((np.arange(24) - 17) / 24 * 2 * math.pi)
 _ENGAGEMENT_BY_WEEKDAY = np.array([1.0, 1.05, 1.1, 1.05, 0.95, 0.8, 0.85])
 _HASHTAG = re.compile(r"#(\w+)")
+_MENTION = re.compile(r"^@(\w+)")
+_FRIENDS = ("maya_builds", "devon_k", "trailtess", "plantdad_sam", "lens_and_grain", "budget_bea")
 
 
 def _compose(topic: SampleTopic, rng: np.random.Generator) -> str:
@@ -62,11 +66,19 @@ def generate_sample_posts(
     boosted_hour: int | None = None,
     boosted_topic: str | None = None,
     boost: float = 1.0,
+    reply_share: float = 0.0,
+    reply_factor: float = 1.0,
+    media_share: float = 0.0,
+    media_factor: float = 1.0,
+    time_rhythm: bool = True,
 ) -> list[Post]:
     """`n_posts` posts between `start` and `start + days`, oldest first, fully determined by `seed`."""
     if n_posts < 1 or days < 1:
         raise ValueError("n_posts and days must be positive")
+    if not 0 <= reply_share <= 1 or not 0 <= media_share <= 1:
+        raise ValueError("reply_share and media_share must be between 0 and 1")
     rng = np.random.default_rng(seed)
+    formats = np.random.default_rng(seed + 1_000_003)  # its own stream: the default sample stays the same
     slot_weights = np.outer(_POSTING_BY_WEEKDAY, _POSTING_BY_HOUR)
     if boosted_hour is not None:  # planted hour: make sure it has enough posts to be detected
         slot_weights[:, boosted_hour] = np.maximum(slot_weights[:, boosted_hour], slot_weights.mean())
@@ -80,18 +92,20 @@ def generate_sample_posts(
         hour = int(rng.choice(24, p=hours / hours.sum()))
         created = when.replace(hour=hour, minute=int(rng.integers(0, 60)), second=int(rng.integers(0, 60)))
         topic = topics[int(rng.choice(len(topics), p=topic_weights / topic_weights.sum()))]
-        scale = (
-            topic.appeal
-            * _ENGAGEMENT_BY_HOUR[hour]
-            * _ENGAGEMENT_BY_WEEKDAY[created.weekday()]
-            * (1.0 + 0.35 * day / days)
-        )
+        scale = topic.appeal * (1.0 + 0.35 * day / days)
+        if time_rhythm:
+            scale *= _ENGAGEMENT_BY_HOUR[hour] * _ENGAGEMENT_BY_WEEKDAY[created.weekday()]
         if hour == boosted_hour:
             scale *= boost
         if topic.key == boosted_topic:
             scale *= boost
+        is_reply = bool(formats.random() < reply_share) if reply_share else False
+        has_media = bool(formats.random() < media_share) if media_share else False
+        scale *= (reply_factor if is_reply else 1.0) * (media_factor if has_media else 1.0)
         likes = int(rng.lognormal(math.log(30 * scale), 0.55))
         text = _compose(topic, rng)
+        if is_reply:
+            text = f"@{_FRIENDS[int(formats.integers(0, len(_FRIENDS)))]} {text}"
         posts.append(
             Post(
                 id=f"{1_870_000_000_000 + index * 7919}",
@@ -102,6 +116,9 @@ def generate_sample_posts(
                 replies=int(rng.poisson(likes * 0.05)),
                 views=int(likes * rng.uniform(25, 60)) + int(rng.integers(50, 200)),
                 hashtags=tuple(tag.lower() for tag in _HASHTAG.findall(text)),
+                mentions=tuple(m.lower() for m in _MENTION.findall(text)),
+                is_reply=is_reply,
+                has_media=True if has_media else None,
             )
         )
     posts.sort(key=lambda p: (p.created_at, p.id))
@@ -117,7 +134,7 @@ def topic_of(post: Post, topics: Sequence[SampleTopic] = SAMPLE_TOPICS) -> str:
 
 
 def to_record(post: Post) -> dict[str, object]:
-    return {
+    record: dict[str, object] = {
         "id": post.id,
         "text": post.text,
         "created_at": post.created_at.isoformat().replace("+00:00", "Z"),
@@ -126,6 +143,11 @@ def to_record(post: Post) -> dict[str, object]:
         "replies": post.replies,
         "views": post.views,
     }
+    if post.is_reply:  # format fields only where set: the shipped sample has none
+        record["is_reply"] = True
+    if post.has_media:
+        record["has_media"] = True
+    return record
 
 
 def from_record(record: dict[str, Any]) -> Post:
@@ -140,6 +162,9 @@ def from_record(record: dict[str, Any]) -> Post:
         replies=int(record["replies"]),
         views=None if record.get("views") is None else int(record["views"]),
         hashtags=tuple(tag.lower() for tag in _HASHTAG.findall(text)),
+        mentions=tuple(m.lower() for m in _MENTION.findall(text)),
+        is_reply=bool(record.get("is_reply", False)),
+        has_media=True if record.get("has_media") else None,
     )
 
 

@@ -90,15 +90,27 @@ class StatsCache:
         self._lock = threading.Lock()
         self._stats: dict[tuple[str, int], StageStats] = {}
         self._at: float | None = None
+        self._latest: int | None = None
 
     def get(self, db: sqlite3.Connection | None = None) -> dict[tuple[str, int], StageStats]:
-        """The figures, read again when stale: through `db` when the caller is inside a read already."""
+        """The figures, read again when a stage completed since (or `refresh_s` passed): through `db`
+        when the caller is inside a read already. Always the log's read lock first, then this
+        cache's (the snapshot thread comes in holding the former)."""
+        if db is None:
+            return self._read(self.get, self._stats)
         with self._lock:
             now = self._clock()
-            if self._at is None or now - self._at >= self.refresh_s:
-                self._stats = stage_stats(db) if db is not None else self._read(stage_stats, {})
-                self._at = now
+            latest = last_completion(db)
+            if self._at is None or latest != self._latest or now - self._at >= self.refresh_s:
+                self._stats = stage_stats(db)
+                self._at, self._latest = now, latest
             return self._stats
+
+
+def last_completion(db: sqlite3.Connection) -> int | None:
+    """The newest completion's seq (cheap: completions are frequent among the newest events)."""
+    row = db.execute("SELECT seq FROM events WHERE status = 'completed' ORDER BY seq DESC LIMIT 1").fetchone()
+    return int(row[0]) if row else None
 
 
 @dataclass(frozen=True)

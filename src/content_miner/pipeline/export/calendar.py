@@ -35,7 +35,8 @@ def render_csv(plan: ContentPlan) -> str:
     writer.writerow(CSV_COLUMNS)
     for r in scheduled(plan):
         writer.writerow([
-            r.rank, r.id, _utc(r.next_slot_at).isoformat().replace("+00:00", "Z"), r.slot.label,
+            r.rank, r.id, _utc(r.next_slot_at).isoformat().replace("+00:00", "Z"),
+            r.slot.label if r.slot is not None else "usual hour (no best slot claimed)",
             r.topic, r.draft, " ".join(f"#{t}" for t in r.hashtags),
             r.expected_engagement.low, r.expected_engagement.median, r.expected_engagement.high,
         ])
@@ -84,8 +85,9 @@ def render_ics(plan: ContentPlan) -> str:
     for r in scheduled(plan):
         start = r.next_slot_at
         description = (
-            f"{r.draft}\n\nExpected engagement: {r.expected_engagement.low:.0f}-"
-            f"{r.expected_engagement.high:.0f} (median {r.expected_engagement.median:.0f})\n{r.rationale}"
+            f"{r.draft}\n\nPublish as: {r.format}\nExpected engagement: {r.expected_engagement.low:.0f}-"
+            f"{r.expected_engagement.high:.0f} (50 % interval, median {r.expected_engagement.median:.0f})\n"
+            f"{r.rationale}"
         )
         lines += [
             "BEGIN:VEVENT",

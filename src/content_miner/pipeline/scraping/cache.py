@@ -30,7 +30,9 @@ class RawCacheFile(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    format_version: Literal[1] = 1
+    # 2: posts carry their format fields (reply, thread, quote, media, link, re-post, author). A
+    # version-1 file lacks them, so it is a miss, not a plan built without formats.
+    format_version: Literal[2] = 2
     platform: str
     username: str
     provider: str
@@ -70,7 +72,11 @@ class RawCache:
         path = self.path_for(key)
         username = key.username
         try:
-            cached = RawCacheFile.model_validate_json(path.read_bytes())
+            raw = path.read_bytes()
+            if raw.startswith(b'{\n "format_version": 1,'):
+                logger.debug("Raw cache for %s is of an older format: not reused", username)
+                return None
+            cached = RawCacheFile.model_validate_json(raw)
         except FileNotFoundError:
             return None
         except (OSError, ValidationError, ValueError) as exc:
@@ -93,12 +99,13 @@ class RawCache:
             provider=cached.provider,
             fetched_at=cached.fetched_at,
             from_cache=True,
+            digest=hashlib.sha256(raw).hexdigest(),
         )
 
     def store(
         self, result: ScrapeResult, *, max_posts: int | None = None, source_stamp: str | None = None
-    ) -> Path:
-        """Write `result` atomically; OSError if the file system refuses."""
+    ) -> str:
+        """Write `result` atomically and return the file's SHA-256; OSError if the file system refuses."""
         path = self.path_for(AccountKey.parse(result.platform, result.username))
         document = RawCacheFile(
             platform=result.platform,
@@ -109,5 +116,6 @@ class RawCache:
             source_stamp=source_stamp,
             posts=[post.to_json() for post in result.posts],
         )
-        write_bytes_atomic(path, document.model_dump_json(indent=1).encode("utf-8"))
-        return path
+        data = document.model_dump_json(indent=1).encode("utf-8")
+        write_bytes_atomic(path, data)
+        return hashlib.sha256(data).hexdigest()

@@ -6,9 +6,11 @@ from abc import abstractmethod
 from datetime import datetime
 from pathlib import Path
 
+from content_miner.common.account import AccountKey
 from content_miner.pipeline.account import AccountRequest
 from content_miner.pipeline.models import RawPost, ScrapeResult
 from content_miner.pipeline.scraping.base import Provider, ScrapeError
+from content_miner.pipeline.scraping.post_format import account_key
 from content_miner.pipeline.scraping.settings import ScrapeSettings
 from content_miner.pipeline.scraping.source_text import read_source_text
 
@@ -26,11 +28,12 @@ class FileImporter(Provider):
         return ScrapeResult(
             platform=request.platform,
             username=request.username,
-            posts=tuple(self.parse(read_source_text(path), path)),
+            posts=tuple(self.parse(read_source_text(path), path, account_key(request.platform, request.username))),
             provider=self.name,
             fetched_at=now,
         )
 
     @abstractmethod
-    def parse(self, text: str, path: Path) -> list[RawPost]:
-        """The posts in the file's decoded text; ScrapeError with a one-line reason."""
+    def parse(self, text: str, path: Path, account: AccountKey | None = None) -> list[RawPost]:
+        """The posts in the file's decoded text; ScrapeError with a one-line reason. `account` (whose
+        export it is) tells the account's own threads from replies to others."""

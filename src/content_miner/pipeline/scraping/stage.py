@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from datetime import datetime
 
@@ -52,8 +53,9 @@ def scrape(
             return cached
     result = providers.provider_for(request, settings).fetch(request, now=now)
     try:
-        cache.store(result, max_posts=request.max_posts, source_stamp=stamp)
+        digest = cache.store(result, max_posts=request.max_posts, source_stamp=stamp)
     except OSError as exc:
         # The posts are in hand; a cache that cannot be written costs a re-scrape next time only.
         logger.warning("Could not write the raw cache for %s: %s", request.username, exc)
-    return result
+        return result
+    return dataclasses.replace(result, digest=digest)

@@ -29,7 +29,8 @@ logger = logging.getLogger(__name__)
 
 FAILED = "Failed to scrape profile"
 USER_NOT_FOUND = f"{FAILED}: user not found"
-TWEET_FIELDS = "created_at,public_metrics"
+# The format fields (replies, quotes, media, links) carry the strongest engagement signals.
+TWEET_FIELDS = "created_at,public_metrics,referenced_tweets,attachments,entities,in_reply_to_user_id"
 PAGE_MAX, PAGE_MIN = 100, 5  # the endpoint's bounds for max_results
 RATE_LIMIT_RETRIES = 3
 USER_AGENT = "content-recommendation-miner"
@@ -102,7 +103,7 @@ class XApiProvider(Provider):
                 raise ScrapeError(f"{FAILED}: {_posts_refusal(body)}")
             if not isinstance(data, list | None):
                 raise ScrapeError(f"{FAILED}: malformed posts response from the X API")
-            posts.extend(_raw_post(item) for item in data or [])
+            posts.extend(_raw_post(item, user_id) for item in data or [])
             if max_posts is not None and len(posts) >= max_posts:
                 return posts[:max_posts]
             meta = body.get("meta")
@@ -168,11 +169,19 @@ class XApiProvider(Provider):
         return wait
 
 
-def _raw_post(item: Any) -> RawPost:
+def _raw_post(item: Any, user_id: str) -> RawPost:
     if not isinstance(item, dict):
         raise ScrapeError(f"{FAILED}: malformed post in the X API response")
     found_metrics, text, created_at = item.get("public_metrics"), item.get("text"), item.get("created_at")
     metrics: dict[str, Any] = found_metrics if isinstance(found_metrics, dict) else {}
+    referenced = item.get("referenced_tweets")
+    references = referenced if isinstance(referenced, list) else []
+    kinds = {str(ref.get("type")) for ref in references if isinstance(ref, dict)}
+    attachments, entities = item.get("attachments"), item.get("entities")
+    urls = entities.get("urls") if isinstance(entities, dict) else None
+    links = [u for u in urls if isinstance(u, dict) and not u.get("media_key")] if isinstance(urls, list) else []
+    replied = "replied_to" in kinds
+    own_thread = replied and str(item.get("in_reply_to_user_id") or "") == user_id
     return RawPost(
         id=str(item.get("id") or ""),
         text=text if isinstance(text, str) else "",
@@ -181,6 +190,12 @@ def _raw_post(item: Any) -> RawPost:
         reposts=metrics.get("retweet_count"),
         replies=metrics.get("reply_count"),
         views=metrics.get("impression_count"),
+        is_reply=replied and not own_thread,
+        is_thread=own_thread,
+        is_quote="quoted" in kinds,
+        has_media=bool(isinstance(attachments, dict) and attachments.get("media_keys")),
+        has_link=any("/status/" not in str(u.get("expanded_url") or u.get("url") or "") for u in links),
+        is_repost="retweeted" in kinds,
     )
 
 
