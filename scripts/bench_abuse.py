@@ -1,0 +1,369 @@
+"""Benchmark the miner's axon under hostile traffic, on loopback only, bounded in count and time.
+
+    .venv/bin/python scripts/bench_abuse.py [--queries 200] [--half-open 300] [--flooders 4]
+                                            [--parallel 100] [--rounds 3] [--refused 200]
+
+Starts `python -m content_miner.neuron --mock --no_sample` in a temporary data directory (any extra
+miner flags after `--`) and measures:
+- an honest validator's stage-status latency (p50/p99): with nothing else, while 300 connections hold
+  half a request each, and while clients send 1 MB request heads (non-numeric nonce) without pause;
+- how many of the half-open connections the miner closed, and when;
+- 100 parallel requests from one Dendrite, several rounds: answers by status (false 401, 503);
+- two signed requests sent in the opposite order of their nonces, and one sent twice (the replay);
+- refused requests (403 unregistered, 401 bad signature, 400 malformed header, malformed body with a
+  valid signature): status, miner CPU and log bytes per request.
+Targets: 0 false 401, 0 503 at 100 parallel, honest p99 under attack <= 2x the quiet p99, <= 300 log
+bytes per refused request. Module 1's memory is measured by its own benchmark, not here.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+sys.dont_write_bytecode = True
+os.environ.setdefault("READ_ONLY", "1")
+
+import argparse  # noqa: E402
+import asyncio  # noqa: E402
+import json  # noqa: E402
+import signal  # noqa: E402
+import socket  # noqa: E402
+import statistics  # noqa: E402
+import tempfile  # noqa: E402
+import threading  # noqa: E402
+import time  # noqa: E402
+from collections import Counter  # noqa: E402
+from collections.abc import Callable  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import bittensor as bt  # noqa: E402
+import httpx  # noqa: E402
+import psutil  # noqa: E402
+
+from _running import announced, start  # noqa: E402
+from content_miner.neuron.miner_client import MinerClient, axon_info, mock_keys  # noqa: E402
+from content_miner_protocol import StageStatusSynapse  # noqa: E402
+
+HOST = "127.0.0.1"
+P99_FACTOR = 2.0
+LOG_BYTES_TARGET = 300
+HALF_OPEN_WATCH_S = 20.0  # how long the closing of half-open connections is watched
+FLOOD_HEAD_BYTES = 1_000_000
+
+
+def percentiles(latencies: list[float]) -> tuple[float, float]:
+    ordered = sorted(latencies)
+    return statistics.median(ordered), ordered[max(0, int(len(ordered) * 0.99) - 1)]
+
+
+def status_of(response: bytes) -> str:
+    """The status code of a raw HTTP response, or what happened instead."""
+    if not response:
+        return "closed"
+    parts = response.split(b" ", 2)
+    return parts[1].decode("ascii", "replace") if len(parts) > 1 else "garbage"
+
+
+def raw_exchange(port: int, data: bytes, timeout: float = 10.0) -> str:
+    """Send `data` on a new connection and return the answer's status (or `reset`/`timeout`)."""
+    try:
+        with socket.create_connection((HOST, port), timeout=timeout) as sock:
+            sock.sendall(data)
+            return status_of(sock.recv(4096))
+    except (ConnectionResetError, BrokenPipeError):
+        return "reset"
+    except TimeoutError:
+        return "timeout"
+    except OSError as err:
+        return type(err).__name__
+
+
+class Miner:
+    def __init__(self, tmp: Path, extra: list[str]) -> None:
+        self.data = tmp / "data"
+        self.data.mkdir()
+        self.log = tmp / "miner.log"
+        self.process = start(["-m", "content_miner.neuron", "--mock", "--no_sample", "--data-dir", str(self.data),
+                              "--axon.port", "0", "--module2.port", "0",
+                              "--blacklist.requests_per_minute", "1000000", "--blacklist.burst", "100000", *extra],
+                             self.log)
+        self.port = announced(self.data, "miner", "axon_port", self.process)
+        announced(self.data, "module2", "port", self.process)
+        self.keys = mock_keys(self.data)
+        self.ps = psutil.Process(self.process.pid)
+
+    def client(self) -> MinerClient:
+        return MinerClient(self.keys.validator, axon_info(self.keys.miner_hotkey, self.keys.miner_coldkey, HOST,
+                                                          self.port))
+
+    def log_bytes(self) -> int:
+        return self.log.stat().st_size
+
+    def cpu_s(self) -> float:
+        times = self.ps.cpu_times()
+        return times.user + times.system
+
+    def stop(self) -> int:
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            return self.process.wait(timeout=15)
+        except Exception:
+            self.process.kill()
+            return -9
+
+
+async def honest_latencies(client: MinerClient, count: int) -> tuple[list[float], Counter[int]]:
+    latencies: list[float] = []
+    codes: Counter[int] = Counter()
+    for _ in range(count):
+        started = time.perf_counter()
+        answer = await client.status(events_limit=20)
+        latencies.append((time.perf_counter() - started) * 1000)
+        codes[int(answer.dendrite.status_code or 0)] += 1
+    return latencies, codes
+
+
+def half_open(port: int, count: int) -> list[socket.socket]:
+    head = (f"POST /StageStatusSynapse HTTP/1.1\r\nHost: {HOST}\r\ncontent-type: application/json\r\n"
+            "x-slow: ").encode()
+    sockets = []
+    for _ in range(count):
+        sock = socket.create_connection((HOST, port), timeout=5)
+        sock.sendall(head)
+        sockets.append(sock)
+    return sockets
+
+
+def watch_closed(sockets: list[socket.socket], opened_at: float, deadline_s: float) -> tuple[int, float]:
+    """How many of `sockets` the server gave up on (an answer or the end of the stream) within `deadline_s`
+    of `opened_at`, and how long after `opened_at` the last of them was."""
+    open_ = set(sockets)
+    last = 0.0
+    for sock in sockets:
+        sock.setblocking(False)
+    while open_ and time.monotonic() - opened_at < deadline_s:
+        for sock in list(open_):
+            try:
+                sock.recv(4096)
+            except BlockingIOError:
+                continue
+            except OSError:
+                pass
+            open_.discard(sock)
+            last = time.monotonic() - opened_at
+        time.sleep(0.1)
+    return len(sockets) - len(open_), last
+
+
+class Flood:
+    """Threads that send 1 MB request heads with a non-numeric nonce, one connection each, until stopped."""
+
+    def __init__(self, port: int, hotkey: str, threads: int, limit: int = 5000) -> None:
+        pad = "".join(f"x-pad-{i}: {'a' * 8000}\r\n" for i in range(FLOOD_HEAD_BYTES // 8012))
+        self.request = (f"POST /StageStatusSynapse HTTP/1.1\r\nHost: {HOST}\r\ncontent-type: application/json\r\n"
+                        f"bt_header_dendrite_nonce: not-a-number\r\nbt_header_dendrite_hotkey: {hotkey}\r\n"
+                        f"{pad}content-length: 2\r\n\r\n{{}}").encode()
+        self.port = port
+        self.limit = limit
+        self.stopped = threading.Event()
+        self.answers: Counter[str] = Counter()
+        self.lock = threading.Lock()
+        self.threads = [threading.Thread(target=self._run, daemon=True) for _ in range(threads)]
+
+    def _run(self) -> None:
+        while not self.stopped.is_set():
+            with self.lock:
+                if sum(self.answers.values()) >= self.limit:
+                    return
+            answer = raw_exchange(self.port, self.request, timeout=10)
+            with self.lock:
+                self.answers[answer] += 1
+
+    def __enter__(self) -> Flood:
+        for thread in self.threads:
+            thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.stopped.set()
+        for thread in self.threads:
+            thread.join(timeout=15)
+
+    @property
+    def sent(self) -> int:
+        return sum(self.answers.values())
+
+
+async def parallel_rounds(client: MinerClient, parallel: int, rounds: int, gap_s: float) -> dict[str, object]:
+    codes: Counter[str] = Counter()
+    latencies: list[float] = []
+
+    async def one() -> None:
+        started = time.perf_counter()
+        answer = await client.status(events_limit=5, timeout=30)
+        latencies.append((time.perf_counter() - started) * 1000)
+        message = (answer.dendrite.status_message or "")[:40]
+        codes[f"{answer.dendrite.status_code} {message}" if answer.dendrite.status_code != 200 else "200"] += 1
+
+    for index in range(rounds):
+        await asyncio.gather(*(one() for _ in range(parallel)))
+        if index < rounds - 1:
+            await asyncio.sleep(gap_s)
+    p50, p99 = percentiles(latencies)
+    return {"codes": codes, "p50": p50, "p99": p99}
+
+
+def order_and_replay(miner: Miner) -> dict[str, str]:
+    client = miner.client()
+    url = f"http://{HOST}:{miner.port}"
+    results = {}
+    with httpx.Client(timeout=15) as http:
+        first = client.signed_request(StageStatusSynapse(events_limit=1))
+        second = client.signed_request(StageStatusSynapse(events_limit=1))
+        for name, (path, headers, body) in [("newer nonce first", second), ("older nonce second", first)]:
+            results[name] = str(http.post(url + path, headers=headers, content=body).status_code)
+        path, headers, body = client.signed_request(StageStatusSynapse(events_limit=1))
+        results["request"] = str(http.post(url + path, headers=headers, content=body).status_code)
+        results["same request again (replay)"] = str(http.post(url + path, headers=headers, content=body).status_code)
+    return results
+
+
+def refused_kinds(miner: Miner, tmp: Path) -> dict[str, Callable[[], tuple[str, dict[str, str], bytes]]]:
+    client = miner.client()
+    stranger_wallet = bt.Wallet(name="stranger", hotkey="default", path=str(tmp / "wallets"))
+    stranger_wallet.create_if_non_existent(coldkey_use_password=False, hotkey_use_password=False, suppress=True)
+    stranger = MinerClient(stranger_wallet, client.target)
+
+    def unregistered() -> tuple[str, dict[str, str], bytes]:
+        return stranger.signed_request(StageStatusSynapse(events_limit=1))
+
+    def bad_signature() -> tuple[str, dict[str, str], bytes]:
+        path, headers, body = client.signed_request(StageStatusSynapse(events_limit=1))
+        signature = headers["bt_header_dendrite_signature"]
+        headers["bt_header_dendrite_signature"] = signature[:-4] + ("0000" if signature[-4:] != "0000" else "1111")
+        return path, headers, body
+
+    def malformed_header() -> tuple[str, dict[str, str], bytes]:
+        path, headers, body = client.signed_request(StageStatusSynapse(events_limit=1))
+        headers["bt_header_dendrite_nonce"] = "not-a-number"
+        return path, headers, body
+
+    def malformed_body() -> tuple[str, dict[str, str], bytes]:
+        path, headers, _ = client.signed_request(StageStatusSynapse(events_limit=1))
+        return path, headers, json.dumps({"events_limit": "many"}).encode()
+
+    return {"403 unregistered hotkey": unregistered, "401 bad signature": bad_signature,
+            "malformed header (nonce)": malformed_header, "malformed body, valid signature": malformed_body}
+
+
+def measure_refused(miner: Miner, make: Callable[[], tuple[str, dict[str, str], bytes]],
+                    count: int) -> dict[str, object]:
+    requests = [make() for _ in range(count)]  # signed before the clock starts: the client's cost is not the miner's
+    codes: Counter[int] = Counter()
+    log_before, cpu_before = miner.log_bytes(), miner.cpu_s()
+    with httpx.Client(timeout=15) as http:
+        for path, headers, body in requests:
+            codes[http.post(f"http://{HOST}:{miner.port}{path}", headers=headers, content=body).status_code] += 1
+    time.sleep(0.5)  # bittensor's log lines are written by a listener thread
+    return {"codes": dict(codes), "cpu_ms": (miner.cpu_s() - cpu_before) * 1000 / count,
+            "log_bytes": (miner.log_bytes() - log_before) / count}
+
+
+def line(label: str, latencies: list[float], codes: Counter[int]) -> tuple[float, float]:
+    p50, p99 = percentiles(latencies)
+    others = {code: n for code, n in codes.items() if code != 200}
+    print(f"  {label:<34} p50 {p50:7.1f} ms  p99 {p99:7.1f} ms  ({sum(codes.values())} queries"
+          f"{', not 200: ' + str(others) if others else ''})")
+    return p50, p99
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--queries", type=int, default=200, help="honest sequential queries per phase")
+    parser.add_argument("--half-open", type=int, default=300)
+    parser.add_argument("--flooders", type=int, default=4, help="threads sending 1 MB heads")
+    parser.add_argument("--parallel", type=int, default=100)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--gap", type=float, default=5.0, help="seconds between parallel rounds")
+    parser.add_argument("--refused", type=int, default=200, help="requests per kind of refusal")
+    parser.add_argument("miner_flags", nargs="*", help="extra miner flags (after --)")
+    args = parser.parse_args()
+    failures: list[str] = []
+    with tempfile.TemporaryDirectory(prefix="bench-abuse-") as tmp_name:
+        tmp = Path(tmp_name)
+        miner = Miner(tmp, args.miner_flags)
+        try:
+            client = miner.client()
+            loop = asyncio.new_event_loop()
+            loop.run_until_complete(honest_latencies(client, 10))  # warm-up
+            print(f"honest validator, {args.queries} sequential stage-status queries each:")
+            quiet = line("quiet", *loop.run_until_complete(honest_latencies(client, args.queries)))
+
+            opened = time.monotonic()
+            sockets = half_open(miner.port, args.half_open)
+            try:
+                under = line(f"with {args.half_open} half-open connections",
+                             *loop.run_until_complete(honest_latencies(client, args.queries)))
+                closed, last = watch_closed(sockets, opened, HALF_OPEN_WATCH_S)
+            finally:
+                for sock in sockets:
+                    sock.close()
+            half_open_note = (f"{closed}/{args.half_open} half-open connections closed by the miner within "
+                              f"{HALF_OPEN_WATCH_S:g} s of opening")
+            if closed:
+                half_open_note += f" (the last after {last:.1f} s)"
+
+            log_before = miner.log_bytes()
+            with Flood(miner.port, miner.keys.validator.hotkey.ss58_address, args.flooders) as flood:
+                flooded = line(f"under a 1 MB-header flood ({args.flooders} clients)",
+                               *loop.run_until_complete(honest_latencies(client, args.queries)))
+            time.sleep(0.5)
+            flood_log = (miner.log_bytes() - log_before) / max(1, flood.sent)
+            print(f"  {half_open_note}")
+            print(f"  flood: {flood.sent} requests of {FLOOD_HEAD_BYTES / 1e6:g} MB heads, answers "
+                  f"{dict(flood.answers)}, {flood_log:.0f} log bytes per request")
+
+            parallel_client = miner.client()
+            result = loop.run_until_complete(parallel_rounds(parallel_client, args.parallel, args.rounds, args.gap))
+            loop.run_until_complete(parallel_client.close())
+            codes = result["codes"]
+            assert isinstance(codes, Counter)
+            total = sum(codes.values())
+            false_401 = sum(n for key, n in codes.items() if key.startswith("401"))
+            unavailable = sum(n for key, n in codes.items() if key.startswith("503"))
+            print(f"one Dendrite, {args.rounds} rounds of {args.parallel} parallel status queries "
+                  f"({args.gap:g} s apart): p50 {result['p50']:.1f} ms, p99 {result['p99']:.1f} ms; "
+                  f"answers {dict(codes)}")
+            print(f"  false 401: {false_401}/{total}; 503: {unavailable}/{total}")
+            print(f"signed requests over raw HTTP: {order_and_replay(miner)}")
+
+            print(f"refused requests, {args.refused} of each kind (miner CPU and log per request):")
+            log_per_refusal = [flood_log]
+            for kind, make in refused_kinds(miner, tmp).items():
+                figures = measure_refused(miner, make, args.refused)
+                log_per_refusal.append(float(figures["log_bytes"]))  # type: ignore[arg-type]
+                print(f"  {kind:<34} answers {figures['codes']}, {figures['cpu_ms']:.2f} ms CPU, "
+                      f"{figures['log_bytes']:.0f} log bytes")
+            loop.run_until_complete(client.close())
+            loop.close()
+        finally:
+            code = miner.stop()
+    worst_p99 = max(under[1], flooded[1])
+    print(f"targets: false 401 {false_401} (0), 503 {unavailable} (0), honest p99 under attack {worst_p99:.1f} ms "
+          f"<= {P99_FACTOR:g} x quiet {quiet[1]:.1f} ms, log bytes per refused request {max(log_per_refusal):.0f} "
+          f"(<= {LOG_BYTES_TARGET}); miner exit code {code}")
+    if false_401:
+        failures.append("false 401")
+    if unavailable:
+        failures.append("503 at parallel")
+    if worst_p99 > P99_FACTOR * quiet[1]:
+        failures.append("honest p99 under attack")
+    if max(log_per_refusal) > LOG_BYTES_TARGET:
+        failures.append("log bytes per refused request")
+    print("all targets met" if not failures else f"missed: {', '.join(failures)}")
+    return 0 if not failures else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
