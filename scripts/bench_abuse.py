@@ -27,9 +27,11 @@ os.environ.setdefault("READ_ONLY", "1")
 import argparse  # noqa: E402
 import asyncio  # noqa: E402
 import json  # noqa: E402
+import select  # noqa: E402
 import signal  # noqa: E402
 import socket  # noqa: E402
 import statistics  # noqa: E402
+import subprocess  # noqa: E402
 import tempfile  # noqa: E402
 import threading  # noqa: E402
 import time  # noqa: E402
@@ -135,60 +137,76 @@ def half_open(port: int, count: int) -> list[socket.socket]:
     return sockets
 
 
-def watch_closed(sockets: list[socket.socket], opened_at: float, deadline_s: float) -> tuple[int, float]:
-    """How many of `sockets` the server gave up on (an answer or the end of the stream) within `deadline_s`
-    of `opened_at`, and how long after `opened_at` the last of them was."""
-    open_ = set(sockets)
-    last = 0.0
-    for sock in sockets:
-        sock.setblocking(False)
-    while open_ and time.monotonic() - opened_at < deadline_s:
-        for sock in list(open_):
-            try:
-                sock.recv(4096)
-            except BlockingIOError:
-                continue
-            except OSError:
-                pass
-            open_.discard(sock)
-            last = time.monotonic() - opened_at
-        time.sleep(0.1)
-    return len(sockets) - len(open_), last
+class ClosingWatch:
+    """Watches `sockets` in a thread: when the server answered or closed each (it gave up on it)."""
+
+    def __init__(self, sockets: list[socket.socket], deadline_s: float) -> None:
+        self.sockets = sockets
+        self.deadline_s = deadline_s
+        self.started = time.monotonic()
+        self.closed_after: list[float] = []
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        waiting = set(self.sockets)
+        while waiting and time.monotonic() - self.started < self.deadline_s:
+            ready, _, _ = select.select(list(waiting), [], [], 0.2)
+            for sock in ready:
+                waiting.discard(sock)
+                self.closed_after.append(time.monotonic() - self.started)
+
+    def result(self) -> tuple[int, float]:
+        self.thread.join(timeout=self.deadline_s + 1)
+        return len(self.closed_after), max(self.closed_after, default=0.0)
+
+
+def flood_worker(port: int, hotkey: str, threads: int, max_s: float, limit: int) -> None:
+    """Run by a child process (its own GIL: the flood must not slow down the measuring client here):
+    threads sending 1 MB request heads with a non-numeric nonce, one connection each, until stdin is
+    closed, `max_s` passed or `limit` requests were sent; then the answers as JSON on stdout."""
+    pad = "".join(f"x-pad-{i}: {'a' * 8000}\r\n" for i in range(FLOOD_HEAD_BYTES // 8012))
+    request = (f"POST /StageStatusSynapse HTTP/1.1\r\nHost: {HOST}\r\ncontent-type: application/json\r\n"
+               f"bt_header_dendrite_nonce: not-a-number\r\nbt_header_dendrite_hotkey: {hotkey}\r\n"
+               f"{pad}content-length: 2\r\n\r\n{{}}").encode()
+    stopped = threading.Event()
+    answers: Counter[str] = Counter()
+    lock = threading.Lock()
+    deadline = time.monotonic() + max_s
+
+    def run() -> None:
+        while not stopped.is_set() and time.monotonic() < deadline:
+            with lock:
+                if sum(answers.values()) >= limit:
+                    return
+            answer = raw_exchange(port, request, timeout=10)
+            with lock:
+                answers[answer] += 1
+
+    workers = [threading.Thread(target=run, daemon=True) for _ in range(threads)]
+    for worker in workers:
+        worker.start()
+    threading.Thread(target=lambda: (sys.stdin.read(), stopped.set()), daemon=True).start()
+    for worker in workers:
+        worker.join()
+    print(json.dumps(dict(answers)))
 
 
 class Flood:
-    """Threads that send 1 MB request heads with a non-numeric nonce, one connection each, until stopped."""
+    """The flood in a child process, for the duration of a `with` block."""
 
-    def __init__(self, port: int, hotkey: str, threads: int, limit: int = 5000) -> None:
-        pad = "".join(f"x-pad-{i}: {'a' * 8000}\r\n" for i in range(FLOOD_HEAD_BYTES // 8012))
-        self.request = (f"POST /StageStatusSynapse HTTP/1.1\r\nHost: {HOST}\r\ncontent-type: application/json\r\n"
-                        f"bt_header_dendrite_nonce: not-a-number\r\nbt_header_dendrite_hotkey: {hotkey}\r\n"
-                        f"{pad}content-length: 2\r\n\r\n{{}}").encode()
-        self.port = port
-        self.limit = limit
-        self.stopped = threading.Event()
+    def __init__(self, port: int, hotkey: str, threads: int, max_s: float = 300, limit: int = 100_000) -> None:
+        self.argv = [sys.executable, __file__, "--flood-worker", str(port), hotkey, str(threads), str(max_s),
+                     str(limit)]
         self.answers: Counter[str] = Counter()
-        self.lock = threading.Lock()
-        self.threads = [threading.Thread(target=self._run, daemon=True) for _ in range(threads)]
-
-    def _run(self) -> None:
-        while not self.stopped.is_set():
-            with self.lock:
-                if sum(self.answers.values()) >= self.limit:
-                    return
-            answer = raw_exchange(self.port, self.request, timeout=10)
-            with self.lock:
-                self.answers[answer] += 1
 
     def __enter__(self) -> Flood:
-        for thread in self.threads:
-            thread.start()
+        self.child = subprocess.Popen(self.argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
         return self
 
     def __exit__(self, *_: object) -> None:
-        self.stopped.set()
-        for thread in self.threads:
-            thread.join(timeout=15)
+        out, _ = self.child.communicate(timeout=60)  # closes its stdin: the flood stops
+        self.answers = Counter(json.loads(out or "{}"))
 
     @property
     def sent(self) -> int:
@@ -287,8 +305,14 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--gap", type=float, default=5.0, help="seconds between parallel rounds")
     parser.add_argument("--refused", type=int, default=200, help="requests per kind of refusal")
+    parser.add_argument("--flood-worker", nargs=5, metavar=("PORT", "HOTKEY", "THREADS", "MAX_S", "LIMIT"),
+                        help=argparse.SUPPRESS)
     parser.add_argument("miner_flags", nargs="*", help="extra miner flags (after --)")
     args = parser.parse_args()
+    if args.flood_worker:
+        port, hotkey, threads, max_s, limit = args.flood_worker
+        flood_worker(int(port), hotkey, int(threads), float(max_s), int(limit))
+        return 0
     failures: list[str] = []
     with tempfile.TemporaryDirectory(prefix="bench-abuse-") as tmp_name:
         tmp = Path(tmp_name)
@@ -300,12 +324,12 @@ def main() -> int:
             print(f"honest validator, {args.queries} sequential stage-status queries each:")
             quiet = line("quiet", *loop.run_until_complete(honest_latencies(client, args.queries)))
 
-            opened = time.monotonic()
             sockets = half_open(miner.port, args.half_open)
+            watch = ClosingWatch(sockets, HALF_OPEN_WATCH_S)
             try:
                 under = line(f"with {args.half_open} half-open connections",
                              *loop.run_until_complete(honest_latencies(client, args.queries)))
-                closed, last = watch_closed(sockets, opened, HALF_OPEN_WATCH_S)
+                closed, last = watch.result()
             finally:
                 for sock in sockets:
                     sock.close()
