@@ -75,6 +75,10 @@ class GuardedH11Protocol(H11Protocol):
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         full = len(self.connections) >= self.limits.max_connections
+        # asyncio's selector transport reads up to 256 KiB at a time (`max_size`, a class attribute): at most
+        # one read of a head's size, so a head over the limit is refused having read at most twice the limit.
+        if isinstance(getattr(transport, "max_size", None), int):
+            setattr(transport, "max_size", self.limits.max_header_bytes + 1)  # noqa: B010 (no such attribute in the type)
         super().connection_made(transport)
         if full:
             self._refuse(503, "too many connections", f"more than {self.limits.max_connections} connections at once")
