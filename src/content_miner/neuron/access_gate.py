@@ -13,6 +13,7 @@ It also closes the connection after answers that refuse a request (400, 401, 403
 from __future__ import annotations
 
 import json
+from contextvars import ContextVar
 
 from content_miner.neuron.access_policy import AccessPolicy
 from content_miner.neuron.body_limit import App, Message, Receive, Scope, Send
@@ -21,6 +22,8 @@ from content_miner.neuron.refusal_log import RefusalLog
 HOTKEY_HEADER = b"bt_header_dendrite_hotkey"
 CLOSE_AFTER = frozenset({400, 401, 403, 404, 408, 413, 415, 422, 431})
 CLOSE = (b"connection", b"close")
+# The hotkey a request claims, for the refusal counts of requests bittensor could not parse into a synapse.
+claimed_hotkey: ContextVar[str | None] = ContextVar("claimed_hotkey", default=None)
 
 
 class AccessGate:
@@ -40,6 +43,7 @@ class AccessGate:
                                "Improperly formatted request headers: more than one bt_header_dendrite_hotkey")
             return
         reason = self.access.refusal(hotkey)
+        claimed_hotkey.set(hotkey)
         if reason is not None:
             await self._refuse(send, hotkey, 403, reason, f"Forbidden. Key is blacklisted: {reason}.")
             return

@@ -40,6 +40,7 @@ from pydantic import ValidationError
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from content_miner.neuron.access_gate import claimed_hotkey
 from content_miner.neuron.refusal_log import RefusalLog, short_text
 from content_miner.neuron.replay_guard import RequestRefused
 
@@ -128,7 +129,8 @@ def counting_error_handler(refusals: RefusalLog) -> Callable[..., Synapse]:
         if start_time:
             synapse.axon.process_time = time.time() - start_time
         kind, detail = _kind_and_detail(exception, status_message)
-        refusals.record(synapse.dendrite.hotkey if synapse.dendrite else None, int(status_code), kind, detail)
+        hotkey = synapse.dendrite.hotkey if synapse.dendrite is not None else None
+        refusals.record(hotkey or claimed_hotkey.get(), int(status_code), kind, detail)
         return synapse
 
     return log_and_handle_error

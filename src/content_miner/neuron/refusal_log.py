@@ -30,6 +30,8 @@ def short_text(value: object, limit: int) -> str:
     cut = len(text) - limit
     if cut > 0:
         text = text[:limit]
+    elif text.isascii() and text.isprintable():
+        return text  # the usual case, on every refused request: nothing to do
     escaped = text.encode("ascii", "backslashreplace").decode("ascii")
     escaped = "".join(ch if " " <= ch <= "~" else f"\\x{ord(ch):02x}" for ch in escaped)
     if len(escaped) > limit:
