@@ -37,9 +37,13 @@ def listen_host(config: Any, *, mock: bool) -> str:
 
 def _listen(host: str, port: int) -> socket.socket:
     """The axon's listening socket, bound here (port 0: any free port) so a taken port is one clear
-    line, and the port is known before anyone is told it."""
+    line, and the port is known before anyone is told it.
+
+    Made with IPPROTO_TCP, not 0: asyncio disables Nagle's algorithm (TCP_NODELAY) only on the connections
+    of sockets that say they are TCP. With it on, an answer's head and body, written apart, waited for the
+    client's delayed ACK: about 40 ms more per request (stage-status p50 67 ms, 23 ms without)."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((host, port))
