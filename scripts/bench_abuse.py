@@ -6,7 +6,8 @@
 Starts `python -m content_miner.neuron --mock --no_sample` in a temporary data directory (any extra
 miner flags after `--`) and measures:
 - an honest validator's stage-status latency (p50/p99): with nothing else, while 300 connections hold
-  half a request each, and while clients send 1 MB request heads (non-numeric nonce) without pause;
+  half a request each, while clients send 1 MB request heads (non-numeric nonce) without pause, and
+  (a control) while the same clients flood another process on the machine instead;
 - how many of the half-open connections the miner closed, and when;
 - 100 parallel requests from one Dendrite, several rounds: answers by status (false 401, 503);
 - two signed requests sent in the opposite order of their nonces, and one sent twice (the replay);
@@ -186,10 +187,37 @@ def flood_worker(port: int, hotkey: str, threads: int, max_s: float, limit: int)
     workers = [threading.Thread(target=run, daemon=True) for _ in range(threads)]
     for worker in workers:
         worker.start()
-    threading.Thread(target=lambda: (sys.stdin.read(), stopped.set()), daemon=True).start()
+    def stop_on_eof() -> None:
+        sys.stdin.read()
+        stopped.set()
+
+    threading.Thread(target=stop_on_eof, daemon=True).start()
     for worker in workers:
         worker.join()
     print(json.dumps(dict(answers)))
+
+
+def control_server() -> None:
+    """Run by a child process: a server that answers every connection 431 after reading up to 64 KiB, as the
+    miner does with a flood request. The same flood aimed at it shows what the flood costs the honest
+    validator through the machine's CPU alone (attacker, kernel, server share 2 cores), whatever the miner does."""
+    answer = b"HTTP/1.1 431 Request Header Fields Too Large\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            await reader.read(65537)
+            writer.write(answer)
+        except OSError:
+            pass
+        writer.close()
+
+    async def serve() -> None:
+        server = await asyncio.start_server(handle, HOST, 0, backlog=2048)
+        print(server.sockets[0].getsockname()[1], flush=True)
+        await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)  # until the parent closes stdin
+        server.close()
+
+    asyncio.run(serve())
 
 
 class Flood:
@@ -204,7 +232,7 @@ class Flood:
         self.child = subprocess.Popen(self.argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
         return self
 
-    def __exit__(self, *_: object) -> None:
+    def __exit__(self, *exc: object) -> None:
         out, _ = self.child.communicate(timeout=60)  # closes its stdin: the flood stops
         self.answers = Counter(json.loads(out or "{}"))
 
@@ -307,8 +335,12 @@ def main() -> int:
     parser.add_argument("--refused", type=int, default=200, help="requests per kind of refusal")
     parser.add_argument("--flood-worker", nargs=5, metavar=("PORT", "HOTKEY", "THREADS", "MAX_S", "LIMIT"),
                         help=argparse.SUPPRESS)
+    parser.add_argument("--control-server", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("miner_flags", nargs="*", help="extra miner flags (after --)")
     args = parser.parse_args()
+    if args.control_server:
+        control_server()
+        return 0
     if args.flood_worker:
         port, hotkey, threads, max_s, limit = args.flood_worker
         flood_worker(int(port), hotkey, int(threads), float(max_s), int(limit))
@@ -344,6 +376,16 @@ def main() -> int:
                                *loop.run_until_complete(honest_latencies(client, args.queries)))
             time.sleep(0.5)
             flood_log = (miner.log_bytes() - log_before) / max(1, flood.sent)
+            control = subprocess.Popen([sys.executable, __file__, "--control-server"], stdin=subprocess.PIPE,
+                                       stdout=subprocess.PIPE, text=True)
+            try:
+                assert control.stdout is not None
+                control_port = int(control.stdout.readline())
+                with Flood(control_port, miner.keys.validator.hotkey.ss58_address, args.flooders):
+                    line("the same flood at another process",
+                         *loop.run_until_complete(honest_latencies(client, args.queries)))
+            finally:
+                control.communicate(timeout=30)
             print(f"  {half_open_note}")
             print(f"  flood: {flood.sent} requests of {FLOOD_HEAD_BYTES / 1e6:g} MB heads, answers "
                   f"{dict(flood.answers)}, {flood_log:.0f} log bytes per request")

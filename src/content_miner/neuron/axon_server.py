@@ -9,6 +9,7 @@ body check (400/415/422), the forward (rate limit 429, then the work).
 from __future__ import annotations
 
 import functools
+import importlib.util
 import socket
 import time
 from typing import Any
@@ -57,6 +58,13 @@ def _listen(host: str, port: int) -> socket.socket:
 PLACEHOLDER_PORT = 8091  # what bittensor's Axon is built with when --axon.port is 0 (it refuses 0)
 
 
+def event_loop() -> str:
+    """The axon's event loop for uvicorn: uvloop where it is installed (a dependency on Linux), else asyncio's
+    ("none", bittensor's choice). Measured with bench_abuse.py on loopback: stage-status p99 38-48 ms with
+    uvloop, 103-122 ms with asyncio, and less CPU per refused request."""
+    return "uvloop" if importlib.util.find_spec("uvloop") is not None else "none"
+
+
 def connection_limits(config: Any) -> ConnectionLimits:
     return ConnectionLimits(max_header_bytes=int(config.axon.max_header_bytes),
                             read_timeout_s=float(config.axon.read_timeout), keep_alive_s=int(config.axon.keep_alive),
@@ -68,6 +76,7 @@ def build_axon(wallet: bt.Wallet, config: Any, handlers: SynapseHandlers, *, moc
     axon = bt.Axon(wallet=wallet, config=config, external_ip=external_ip,
                    port=int(config.axon.port) or PLACEHOLDER_PORT)
     axon.fast_config.host = listen_host(config, mock=mock)  # the axon binds 0.0.0.0 unless told here
+    axon.fast_config.loop = event_loop()
     guard_connections(axon.fast_config, connection_limits(config), handlers.refusals)
     axon_errors.install(axon, handlers.refusals)  # before attach: the routes take the body check then
     axon.attach(forward_fn=handlers.plan, blacklist_fn=handlers.blacklist_plan, priority_fn=handlers.priority_plan,

@@ -57,7 +57,7 @@ def check_config(config: Any) -> str | None:
         ("axon.max_workers", lambda v: _within(v, 1, integer=True), ">= 1"),
         ("axon.max_body_bytes", lambda v: _within(v, 1024, integer=True), "at least 1024"),
         ("axon.max_header_bytes", lambda v: _within(v, MIN_HEADER_BYTES, MAX_HEADER_BYTES, integer=True),
-         f"{MIN_HEADER_BYTES}-{MAX_HEADER_BYTES} (a Dendrite's request head is about 3 KiB)"),
+         f"{MIN_HEADER_BYTES}-{MAX_HEADER_BYTES} (a Dendrite's request head is about 1 KiB)"),
         ("axon.read_timeout", lambda v: _within(v, 0.1, 300), "0.1-300 seconds"),
         ("axon.keep_alive", lambda v: _within(v, 1, 3600, integer=True), "1-3600 seconds"),
         ("axon.max_connections", lambda v: _within(v, 1, MAX_CONNECTIONS, integer=True),
