@@ -6,8 +6,9 @@ connections were held for over 70 s), no cap on connections, and keep-alive 5 s,
 a Dendrite (aiohttp) reuses idle connections (the Dendrite then sent requests on connections the
 server was closing: 503 "Server disconnected"). This is uvicorn's h11 protocol with:
 
-- heads over `max_header_bytes` answered 431 and closed: h11 refuses an incomplete head beyond its
-  buffer limit, and a complete head that arrived in one read is measured here (uvicorn would say 400);
+- heads over `max_header_bytes` answered 431 and closed, having read at most `max_header_bytes` + 1
+  bytes: h11 refuses an incomplete head beyond its buffer limit, and a complete head that arrived in one
+  read is measured here (uvicorn would say 400);
 - `read_timeout_s` for a whole request, head and body, counted from the connection (or, on a kept-alive
   connection, from the request's first byte): 408 and closed (a connection that sent nothing is closed);
 - `keep_alive_s` between requests;
@@ -75,10 +76,6 @@ class GuardedH11Protocol(H11Protocol):
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         full = len(self.connections) >= self.limits.max_connections
-        # asyncio's selector transport reads up to 256 KiB at a time (`max_size`, a class attribute): at most
-        # one read of a head's size, so a head over the limit is refused having read at most twice the limit.
-        if isinstance(getattr(transport, "max_size", None), int):
-            setattr(transport, "max_size", self.limits.max_header_bytes + 1)  # noqa: B010 (no such attribute in the type)
         super().connection_made(transport)
         if full:
             self._refuse(503, "too many connections", f"more than {self.limits.max_connections} connections at once")
@@ -152,9 +149,47 @@ class GuardedH11Protocol(H11Protocol):
             self.refusals.record(where, status, reason, message)
 
 
+class BoundedReads(asyncio.BufferedProtocol):
+    """What the event loop sees of a connection: reads of at most the head limit + 1 bytes, handed to the
+    GuardedH11Protocol inside. The loops read 128-256 KiB at once into a plain Protocol (uvloop reads into a
+    buffer of ours only for a protocol that is no asyncio.Protocol, which uvicorn's is): so a head over the
+    limit is answered 431 having read at most the limit + 1 bytes. One buffer per loop: each read is copied
+    out at once."""
+
+    protocol_class: ClassVar[type[GuardedH11Protocol]] = GuardedH11Protocol
+    read_buffer: ClassVar[memoryview] = memoryview(bytearray(ConnectionLimits().max_header_bytes + 1))
+
+    def __init__(self, config: uvicorn.Config, server_state: Any, app_state: dict[str, Any],
+                 _loop: asyncio.AbstractEventLoop | None = None) -> None:
+        self.inner = self.protocol_class(config, server_state, app_state, _loop)
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.inner.connection_made(transport)  # type: ignore[arg-type]  # a TCP transport
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.inner.connection_lost(exc)
+
+    def eof_received(self) -> None:
+        self.inner.eof_received()  # uvicorn's returns None: the transport closes
+
+    def pause_writing(self) -> None:
+        self.inner.pause_writing()
+
+    def resume_writing(self) -> None:
+        self.inner.resume_writing()
+
+    def get_buffer(self, sizehint: int) -> memoryview:
+        return self.read_buffer
+
+    def buffer_updated(self, nbytes: int) -> None:
+        self.inner.data_received(bytes(self.read_buffer[:nbytes]))
+
+
 def guard_connections(config: uvicorn.Config, limits: ConnectionLimits, refusals: RefusalLog | None) -> None:
     """Serve `config` (an Axon's `fast_config`, before start) with these limits."""
-    config.http = type("AxonH11Protocol", (GuardedH11Protocol,), {"limits": limits, "refusals": refusals})
+    protocol = type("AxonH11Protocol", (GuardedH11Protocol,), {"limits": limits, "refusals": refusals})
+    config.http = type("AxonConnection", (BoundedReads,), {
+        "protocol_class": protocol, "read_buffer": memoryview(bytearray(limits.max_header_bytes + 1))})
     config.h11_max_incomplete_event_size = limits.max_header_bytes
     config.timeout_keep_alive = limits.keep_alive_s
     # Requests (tasks) in flight, as well: one whose client went away still runs to its end.
