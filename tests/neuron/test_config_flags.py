@@ -4,8 +4,10 @@ refused in one line with exit code 2, before anything starts; bittensor's --conf
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
+import aiohttp
 import pytest
 
 from content_miner.neuron.cli import main
@@ -58,6 +60,13 @@ def refusal(capsys: pytest.CaptureFixture[str], tmp_path: Path, *flags: str) -> 
     (["--tracker.keep_days", "0"], "--tracker.keep_days must be > 0 and finite, got 0.0"),
     (["--tracker.keep_days", "inf"], "--tracker.keep_days must be > 0 and finite, got inf"),
     (["--tracker.max_rows", "999"], "--tracker.max_rows must be >= 1000, got 999"),
+    (["--axon.max_header_bytes", "4096"], "--axon.max_header_bytes must be 8192-1048576"),
+    (["--axon.read_timeout", "0"], "--axon.read_timeout must be 0.1-300 seconds, got 0.0"),
+    (["--axon.read_timeout", "nan"], "--axon.read_timeout must be 0.1-300 seconds, got nan"),
+    (["--axon.keep_alive", "0"], "--axon.keep_alive must be 1-3600 seconds, got 0"),
+    (["--axon.max_connections", "0"], "--axon.max_connections must be 1-20000 (each is a file descriptor), got 0"),
+    (["--axon.nonce_window", "0.5"], "--axon.nonce_window must be 1-600 seconds, got 0.5"),
+    (["--axon.refusal_log_interval", "inf"], "--axon.refusal_log_interval must be 1-3600 seconds, got inf"),
     (["--axon.prt", "9000"], "unrecognized arguments: --axon.prt 9000 (see --help)"),
     (["--conf", "x.yaml"], "unrecognized arguments: --conf x.yaml (see --help)"),  # no abbreviations
 ])
@@ -125,3 +134,21 @@ def test_stage_log_retention_has_documented_defaults_and_can_be_set(tmp_path: Pa
     chosen = build_config(["--config", str(config), "--tracker.max_rows", "5000"])
     assert (chosen.tracker.keep_days, chosen.tracker.max_rows) == (7.0, 5000)
     assert check_config(chosen) is None
+
+
+def test_the_axon_keeps_idle_connections_longer_than_a_dendrite_reuses_them(tmp_path: Path) -> None:
+    """A Dendrite's aiohttp session reuses an idle connection for its connector's keep-alive time; a server
+    that closes it sooner has requests sent on connections it is closing (503 "Server disconnected")."""
+    async def dendrite_keep_alive() -> float:
+        connector = aiohttp.TCPConnector()  # what bt.Dendrite's `aiohttp.ClientSession()` makes
+        try:
+            return float(connector._keepalive_timeout)
+        finally:
+            await connector.close()
+
+    defaults = build_config(["--data-dir", str(tmp_path)])
+    assert check_config(defaults) is None
+    assert defaults.axon.keep_alive > asyncio.run(dendrite_keep_alive()) == 15.0
+    limits = (defaults.axon.max_header_bytes, defaults.axon.read_timeout, defaults.axon.max_connections,
+              defaults.axon.nonce_window, defaults.axon.refusal_log_interval)
+    assert limits == (65536, 10.0, 500, 60.0, 60.0)

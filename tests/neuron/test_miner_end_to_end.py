@@ -205,8 +205,10 @@ def test_unregistered_and_non_validator_keys_get_403(miner: MinerRun, tmp_path: 
 def test_oversized_body_gets_413_and_the_miner_keeps_serving(miner: MinerRun, client: MinerClient) -> None:
     huge = run(client.plan("x" * 100_000))
     assert huge.dendrite.status_code == 413
+    # A raw request needs a validator's hotkey to get that far: any other caller is refused (403) first.
     raw = httpx.post(f"http://127.0.0.1:{miner.axon_port}/ContentPlanSynapse", content=b"{" + b" " * 70_000 + b"}",
-                     headers={"content-type": "application/json"}, timeout=10)
+                     headers={"content-type": "application/json",
+                              "bt_header_dendrite_hotkey": client.dendrite.keypair.ss58_address}, timeout=10)
     assert raw.status_code == 413
     assert run(client.status()).dendrite.status_code == 200
 

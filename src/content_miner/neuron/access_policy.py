@@ -54,14 +54,15 @@ class AccessPolicy:
         return self._neurons.get(hotkey or "")
 
     def refusal(self, hotkey: str | None) -> str | None:
-        """Why this caller is refused, or None if it may call."""
+        """Why this caller is refused, or None if it may call. One of a few fixed texts: the hotkey is not in
+        it (it is the caller's to choose, and the reason is a key of the refusal counts)."""
         if not hotkey:
             return "no hotkey in the request"
         neuron = self._neurons.get(hotkey)
         if neuron is None:
-            return None if self.settings.allow_non_registered else f"hotkey {hotkey} is not registered on the subnet"
+            return None if self.settings.allow_non_registered else "hotkey is not registered on the subnet"
         if self.settings.force_validator_permit and not neuron.validator_permit:
-            return f"hotkey {hotkey} has no validator permit"
+            return "hotkey has no validator permit"
         return None
 
     def priority(self, hotkey: str | None) -> float:

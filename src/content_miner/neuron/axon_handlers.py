@@ -1,4 +1,4 @@
-"""The axon's forward, blacklist and priority functions for the three synapses.
+"""The axon's forward, blacklist, priority and verify functions for the three synapses.
 
 No `from __future__ import annotations` here: `axon.attach` compares these signatures with real
 classes, and string annotations fail that check (BITTENSOR.md).
@@ -6,7 +6,8 @@ classes, and string annotations fail that check (BITTENSOR.md).
 Forwards are async and do their file reading in worker threads and their Module 2 calls with an
 async client, so one slow request never holds up the axon's event loop. The rate limit is applied
 in the forward, i.e. after the axon verified the signature: a forged hotkey header cannot spend a
-validator's budget. Over the limit the answer is 429.
+validator's budget. Over the limit the answer is 429. Verification (signature, seen-nonce cache) is the
+RequestVerifier's; refusals are counted in the RefusalLog.
 """
 
 import asyncio
@@ -21,6 +22,8 @@ from content_miner.images.names import InvalidName, check_name
 from content_miner.neuron.access_policy import AccessPolicy, RateLimiter
 from content_miner.neuron.account_jobs import AccountJobs, JobSubmitError
 from content_miner.neuron.module2_client import Module2Client, Module2Unavailable
+from content_miner.neuron.refusal_log import RefusalLog
+from content_miner.neuron.replay_guard import RequestVerifier
 from content_miner.neuron.stage_view import StageView
 from content_miner_protocol import (
     ContentPlanSynapse,
@@ -36,12 +39,15 @@ AnySynapse = ContentPlanSynapse | StageStatusSynapse | RecommendationImageSynaps
 
 class SynapseHandlers:
     def __init__(self, *, jobs: AccountJobs, stages: StageView, module2: Module2Client, access: AccessPolicy,
-                 limiter: RateLimiter, module_states: Callable[[], dict], logger: Any, mode: str = "watchdog") -> None:
+                 limiter: RateLimiter, verifier: RequestVerifier, refusals: RefusalLog,
+                 module_states: Callable[[], dict], logger: Any, mode: str = "watchdog") -> None:
         self.jobs = jobs
         self.stages = stages
         self.module2 = module2
         self.access = access
         self.limiter = limiter
+        self.verifier = verifier
+        self.refusals = refusals
         self.module_states = module_states
         self.logger = logger
         self.mode = mode
@@ -57,6 +63,7 @@ class SynapseHandlers:
         if self.limiter.allow(hotkey or ""):
             return False
         self._fail(synapse, 429, f"rate limit: more than {self.limiter.rate * 60:g} requests per minute from {hotkey}")
+        self.refusals.record(hotkey, 429, "over the rate limit")
         return True
 
     def _fail(self, synapse: AnySynapse, code: int, message: str) -> None:
@@ -101,6 +108,9 @@ class SynapseHandlers:
     def priority_plan(self, synapse: ContentPlanSynapse) -> float:
         return self.access.priority(synapse.dendrite.hotkey if synapse.dendrite else None)
 
+    def verify_plan(self, synapse: ContentPlanSynapse) -> None:
+        self.verifier.verify(synapse)
+
     # -- stage status -------------------------------------------------------------------------
 
     async def status(self, synapse: StageStatusSynapse) -> StageStatusSynapse:
@@ -132,6 +142,9 @@ class SynapseHandlers:
 
     def priority_status(self, synapse: StageStatusSynapse) -> float:
         return self.access.priority(synapse.dendrite.hotkey if synapse.dendrite else None)
+
+    def verify_status(self, synapse: StageStatusSynapse) -> None:
+        self.verifier.verify(synapse)
 
     # -- images -------------------------------------------------------------------------------
 
@@ -168,6 +181,9 @@ class SynapseHandlers:
 
     def priority_image(self, synapse: RecommendationImageSynapse) -> float:
         return self.access.priority(synapse.dendrite.hotkey if synapse.dendrite else None)
+
+    def verify_image(self, synapse: RecommendationImageSynapse) -> None:
+        self.verifier.verify(synapse)
 
 
 def _entry(entry: dict) -> StageEntry:

@@ -53,6 +53,22 @@ def build_parser() -> argparse.ArgumentParser:
                         help="per-hotkey burst above the rate (default: 200)")
     parser.add_argument("--axon.max_body_bytes", dest="axon.max_body_bytes", type=int, default=64 * 1024,
                         help="larger request bodies are refused with 413 (default: 65536)")
+    parser.add_argument("--axon.max_header_bytes", dest="axon.max_header_bytes", type=int, default=64 * 1024,
+                        help="larger request heads are refused with 431 (default: 65536)")
+    parser.add_argument("--axon.read_timeout", dest="axon.read_timeout", type=float, default=10.0,
+                        help="seconds a client has to send a whole request, from connecting or its first byte; "
+                             "then 408 and closed (default: 10)")
+    parser.add_argument("--axon.keep_alive", dest="axon.keep_alive", type=int, default=30,
+                        help="seconds an idle connection is kept for the next request; more than a Dendrite's "
+                             "15 s (default: 30)")
+    parser.add_argument("--axon.max_connections", dest="axon.max_connections", type=int, default=500,
+                        help="connections at once; more are answered 503 and closed (default: 500)")
+    parser.add_argument("--axon.nonce_window", dest="axon.nonce_window", type=float, default=60.0,
+                        help="seconds a signed request stays valid at most (bittensor: 4 s + its timeout); "
+                             "its nonce is remembered that long, so a replay is refused (default: 60)")
+    parser.add_argument("--axon.refusal_log_interval", dest="axon.refusal_log_interval", type=float, default=60.0,
+                        help="refused requests are logged as counts: one line per caller and reason per this "
+                             "many seconds (default: 60)")
     parser.add_argument("--status.interval", dest="status.interval", type=float, default=30.0,
                         help="seconds between status lines (default: 30)")
     parser.add_argument("--stages.file", dest="stages.file", default=None,

@@ -16,6 +16,8 @@ from content_miner.neuron.shutdown_budget import MAX_STOP_TIMEOUT_S, SHUTDOWN_LI
 AXON_PORT_MIN, AXON_PORT_MAX = 1025, 65534
 NETUID_MAX = 65535  # a u16 on the chain
 TRACKER_MIN_ROWS = 1000  # fewer would cut into the recent events the status file and StageStatus show
+MIN_HEADER_BYTES, MAX_HEADER_BYTES = 8 * 1024, 1024 * 1024
+MAX_CONNECTIONS = 20_000  # a file descriptor each; the miner's limit was 20,000 (shared with its files)
 
 
 def _number(value: Any) -> bool:
@@ -55,6 +57,14 @@ def check_config(config: Any) -> str | None:
          f"{AXON_PORT_MIN}-{AXON_PORT_MAX}"),
         ("axon.max_workers", lambda v: _within(v, 1, integer=True), ">= 1"),
         ("axon.max_body_bytes", lambda v: _within(v, 1024, integer=True), "at least 1024"),
+        ("axon.max_header_bytes", lambda v: _within(v, MIN_HEADER_BYTES, MAX_HEADER_BYTES, integer=True),
+         f"{MIN_HEADER_BYTES}-{MAX_HEADER_BYTES} (a Dendrite's request head is about 1 KiB)"),
+        ("axon.read_timeout", lambda v: _within(v, 0.1, 300), "0.1-300 seconds"),
+        ("axon.keep_alive", lambda v: _within(v, 1, 3600, integer=True), "1-3600 seconds"),
+        ("axon.max_connections", lambda v: _within(v, 1, MAX_CONNECTIONS, integer=True),
+         f"1-{MAX_CONNECTIONS} (each is a file descriptor)"),
+        ("axon.nonce_window", lambda v: _within(v, 1, 600), "1-600 seconds"),
+        ("axon.refusal_log_interval", lambda v: _within(v, 1, 3600), "1-3600 seconds"),
         ("module2.port", lambda v: _within(v, 0, 65535, integer=True), "0 (any free port) or 1-65535"),
         ("module2.port", lambda v: v == 0 or v != config.axon.port, "another port than --axon.port"),
         ("blacklist.requests_per_minute", _positive, "> 0 and finite"),

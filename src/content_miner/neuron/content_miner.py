@@ -26,6 +26,8 @@ from content_miner.neuron.chain import ChainContext, connect
 from content_miner.neuron.crash_marking import close_interrupted_stages
 from content_miner.neuron.module2_client import Module2Client
 from content_miner.neuron.module_specs import module2_base_url, module_specs
+from content_miner.neuron.refusal_log import RefusalLog
+from content_miner.neuron.replay_guard import RequestVerifier, SeenNonces
 from content_miner.neuron.restart_policy import RestartPolicy
 from content_miner.neuron.sample_account import queue_sample_account
 from content_miner.neuron.shutdown_budget import REPORTER_STOP_S, TRACKER_CLOSE_S
@@ -55,6 +57,7 @@ class ContentMiner:
         self.jobs: JobStore | None = None
         self.stop_signal: str | None = None
         self.stall_rules = StallRules()
+        self.refusals: RefusalLog | None = None
         self._next_sync = 0.0
         self._started = False  # start() went through: only then is "Miner stopped" news
 
@@ -110,11 +113,13 @@ class ContentMiner:
         job_policy = JobPolicy(JobLimits(max_per_submitter=int(config.jobs.max_per_hotkey),
                                          max_queued=int(config.jobs.max_queued)),
                                retry_cooldown_s=float(config.jobs.retry_cooldown))
+        self.refusals = RefusalLog(bt.logging, interval_s=float(config.axon.refusal_log_interval)).start()
         handlers = SynapseHandlers(
             jobs=AccountJobs(self.paths, self.jobs, stages, module2, job_policy), stages=stages, module2=module2,
             access=access,
             limiter=RateLimiter(config.blacklist.requests_per_minute, config.blacklist.burst),
-            module_states=self.supervisor.states, logger=bt.logging, mode=MODE,
+            verifier=RequestVerifier(self.chain.wallet.hotkey.ss58_address, SeenNonces(config.axon.nonce_window)),
+            refusals=self.refusals, module_states=self.supervisor.states, logger=bt.logging, mode=MODE,
         )
         self.axon = build_axon(self.chain.wallet, config, handlers, mock=self.chain.mock)
         port = start_axon(self.axon, int(config.axon.port), announced_port=config.axon.external_port)
@@ -181,6 +186,9 @@ class ContentMiner:
             except Exception as err:
                 bt.logging.warning(f"Stopping the axon: {type(err).__name__}: {err}")
             self.axon = None
+        if self.refusals is not None:
+            self.refusals.stop()  # the refusals counted since their last line
+            self.refusals = None
         if self.supervisor is not None:
             self.supervisor.stop(timeout_s=float(self.config.supervisor.stop_timeout))
             self.supervisor = None

@@ -3,6 +3,7 @@ self-test (`scripts/query_miner.py`), the benchmark and the tests."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar, cast
@@ -58,6 +59,13 @@ class MinerClient:
                     timeout: float = 15.0) -> RecommendationImageSynapse:
         synapse = RecommendationImageSynapse(platform=platform, username=username, recommendation_id=recommendation_id)
         return await self._call(synapse, timeout)
+
+    def signed_request(self, synapse: bt.Synapse, timeout: float = 12.0) -> tuple[str, dict[str, str], bytes]:
+        """The path, headers and body the dendrite would send for `synapse` (a fresh nonce, signed), for
+        sending over raw HTTP: out of order, twice, or with a changed body."""
+        prepared = self.dendrite.preprocess_synapse_for_request(self.target, synapse, timeout)
+        headers = {**prepared.to_headers(), "content-type": "application/json"}
+        return f"/{synapse.__class__.__name__}", headers, json.dumps(prepared.model_dump()).encode()
 
     async def _call(self, synapse: SynapseT, timeout: float) -> SynapseT:
         answer = await self.dendrite.call(self.target, synapse, timeout=timeout, deserialize=False)
