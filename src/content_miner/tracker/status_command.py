@@ -2,10 +2,12 @@
 """Show what every module and account of a miner is doing now.
 
     content-miner-status [--data-dir D] [--json] [--watch]    (python -m content_miner.tracker.status_command)
+    content-miner-status history [--since 24h] [--json] [--chart FILE.png] ...     (history_command.py)
 
 Reads the status file (`MINER_STATUS_FILE`, else `miner_status.json` in the data directory): the
 snapshot the writers keep up to date within about a second. It never writes anything, and never
-opens the stage log (even a reader of an SQLite WAL database creates files beside it).
+opens the stage log (even a reader of an SQLite WAL database creates files beside it). `history`
+reads the stage log, read-only, without creating anything beside it either.
 """
 
 from __future__ import annotations
@@ -66,7 +68,13 @@ def _interrupt(signum: int, frame: object) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="content-miner-status", description="Show the miner's stage status.")
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["history"]:
+        from content_miner.tracker import history_command
+
+        return history_command.main(argv[1:])
+    parser = argparse.ArgumentParser(prog="content-miner-status", description="Show the miner's stage status; "
+                                     "`content-miner-status history --help` for the stage history.")
     parser.add_argument("--data-dir", help=f"data directory (default: ${layout.DATA_DIR_ENV} or "
                         f"{layout.DEFAULT_DATA_DIR})")
     parser.add_argument("--json", action="store_true", help="print the live state as JSON")
