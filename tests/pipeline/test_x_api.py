@@ -8,6 +8,7 @@ import pytest
 
 from content_miner.common.layout import DataLayout
 from content_miner.pipeline.account import AccountRequest
+from content_miner.pipeline.progress import report, reporting
 from content_miner.pipeline.retrieval import retrieve
 from content_miner.pipeline.scraping import ScrapeError, ScrapeSettings, default_providers, scrape
 from content_miner.pipeline.scraping.x_api import TWEET_FIELDS, XApiProvider
@@ -75,6 +76,22 @@ def test_fetches_every_page_with_the_bearer_token(x_api: FakeXApi, tmp_path: Pat
     retrieved = retrieve(result)
     assert len(retrieved.posts) == 250 and retrieved.posts[0].id == "10001"  # oldest first
     assert retrieved.posts[-1].created_at == NOW - timedelta(hours=1)
+
+
+def test_each_page_moves_the_stage_progress_toward_the_account_post_count(x_api: FakeXApi, tmp_path: Path) -> None:
+    x_api.add_account("NASA", "11348282", timeline(250))
+    seen: list[tuple[int, int]] = []
+    with reporting(lambda done, total: seen.append((done, total))):
+        scrape(request("nasa"), layout=DataLayout(tmp_path), providers=PROVIDERS, settings=settings_for(x_api),
+               now=NOW)
+    assert x_api.requests[0].query["user.fields"] == "public_metrics"
+    assert seen == [(100, 250), (200, 250), (250, 250)]
+    seen.clear()
+    with reporting(lambda done, total: seen.append((done, total))):  # fewer wanted than the account has
+        scrape(request("nasa", max_posts=120, force_fresh=True), layout=DataLayout(tmp_path), providers=PROVIDERS,
+               settings=settings_for(x_api), now=NOW)
+    assert seen == [(100, 120), (120, 120)]
+    report(1, 2)  # outside a stage: nowhere to go, and no error
 
 
 def test_max_posts_limits_what_is_fetched(x_api: FakeXApi, tmp_path: Path) -> None:

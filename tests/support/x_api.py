@@ -75,13 +75,13 @@ class FakeXApi:
             return status, body, {}
         parts = url.path.strip("/").split("/")
         if parts[:3] == ["2", "users", "by"] and len(parts) == 5 and parts[3] == "username":
-            return 200, self._user(parts[4]), {}
+            return 200, self._user(parts[4], query), {}
         if parts[:2] == ["2", "users"] and len(parts) == 4 and parts[3] == "tweets":
             return self._timeline(parts[2], query)
         return 404, {"title": "Not Found Error", "type": "about:blank", "status": 404,
                      "detail": "Not Found"}, {}
 
-    def _user(self, username: str) -> dict:
+    def _user(self, username: str, query: dict[str, str]) -> dict:
         if username.lower() not in self.users:
             # The real API: HTTP 200, an `errors` array and no `data`.
             return {"errors": [{
@@ -91,7 +91,11 @@ class FakeXApi:
                 "type": "https://api.twitter.com/2/problems/resource-not-found",
             }]}
         user_id, name = self.users[username.lower()]
-        return {"data": {"id": user_id, "name": name.title(), "username": name}}
+        user = {"id": user_id, "name": name.title(), "username": name}
+        if "public_metrics" in query.get("user.fields", "").split(","):  # only on request, as the real API
+            user["public_metrics"] = {"followers_count": 0, "following_count": 0, "listed_count": 0,
+                                      "tweet_count": len(self.timelines.get(user_id, []))}
+        return {"data": user}
 
     def _timeline(self, user_id: str, query: dict[str, str]) -> tuple[int, dict, dict[str, str]]:
         size = int(query.get("max_results", "10"))

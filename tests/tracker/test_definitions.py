@@ -86,3 +86,24 @@ def test_a_missing_a_binary_and_a_huge_file_are_refused(tmp_path: Path) -> None:
     huge.write_text("# " + "x" * MAX_FILE_BYTES)
     with pytest.raises(DefinitionsError, match=f"larger than {MAX_FILE_BYTES} bytes"):
         load_definitions(huge)
+
+
+def test_the_definitions_the_miner_publishes_read_back_equal_with_its_stall_rules(status_path: Path,
+                                                                                tmp_path: Path) -> None:
+    from content_miner.tracker.definitions import as_document, from_document
+    from content_miner.tracker.live import StallRules, read_published
+    from content_miner.tracker.stage_log import meta
+
+    stages = tmp_path / "stages.toml"
+    stages.write_text('[module1]\n[[module1.stages]]\nnumber = 3\nname = "Embedding"\nmax_s = 10\n'
+                      '[crawler]\ndisplay = "Crawler"\n[[crawler.stages]]\nnumber = 1\nname = "Fetch"\n')
+    mine = load_definitions(stages)
+    assert from_document(as_document(mine), "a test") == mine
+    tracker = MinerStageTracker(status_path, source="miner", definitions=mine)
+    assert tracker.publish(StallRules(4.0, 1.5))
+    raw = tracker._writer.read(lambda db: meta(db).get("published"), None)
+    assert read_published(raw) == (mine, StallRules(4.0, 1.5))
+    # Nothing published, or something unreadable: the defaults, never an error.
+    assert read_published(None) == (DEFAULTS, StallRules())
+    assert read_published('{"definitions": {"module1": {"stages": [{"number": -1}]}}}') == (DEFAULTS, StallRules())
+    assert read_published("not json") == (DEFAULTS, StallRules())

@@ -11,6 +11,7 @@ from content_miner.tracker import MinerStageTracker
 from content_miner.tracker.definitions import DEFAULTS, StageDef, load_definitions
 from content_miner.tracker.live import MIN_STALL_S, StallRules, focus, short_duration
 from support.tracker import SteppedClock
+from support.waiting import wait_for
 
 
 def _tracker(status_path: Path, time: SteppedClock, definitions=DEFAULTS) -> MinerStageTracker:
@@ -61,6 +62,19 @@ def test_progress_writes_are_throttled_to_one_a_second_but_the_last_one_always_l
     assert _one(tracker).progress_done == 100
     assert not [event for event in tracker.read_events() if event["status"] not in ("running",)], \
         "progress is no event and no log line"
+
+
+def test_progress_that_came_too_soon_is_written_once_its_second_has_passed(status_path: Path) -> None:
+    """A stage that reports and then waits (or a process frozen after reporting) still shows its
+    latest progress: the background thread writes what the throttle held back."""
+    time = SteppedClock()
+    tracker = _tracker(status_path, time)
+    tracker.stage_start(3, "Indexing", "alice")
+    tracker.stage_progress(3, 10, 100, "alice")
+    tracker.stage_progress(3, 64, 100, "alice")  # held back: within the second
+    assert _one(tracker).progress_done == 10
+    time.advance(1.0)
+    wait_for(lambda: _one(tracker).progress_done == 64, timeout=10, what="the held-back progress to be written")
 
 
 def test_progress_for_another_stage_than_the_running_one_is_ignored(status_path: Path) -> None:

@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable
 from datetime import datetime, timezone
 
-from content_miner.stage_calls import stage_complete, stage_failed, stage_start
+from content_miner.stage_calls import stage_complete, stage_failed, stage_progress, stage_start
 
 from .catalog import ImageStatus, PlanCatalog
 from .plan_files import LoadedPlan
@@ -55,10 +55,12 @@ class ImageGenerator:
         started = time.perf_counter()
         try:
             self._store.invalidate(key)
-            for rec in todo:
+            stage_progress(RENDER_STAGE, 0, count, key.username)
+            for number, rec in enumerate(todo, start=1):
                 if self._stopping.is_set():
                     raise RenderInterrupted
                 self._store.write_image(key, rec.id, self._renderer.render(plan, rec))
+                stage_progress(RENDER_STAGE, number, count, key.username)  # throttled by the tracker
                 self._catalog.count_image()
                 rendered.add(rec.id)
                 self._catalog.update(key, rendered=frozenset(rendered))
@@ -98,6 +100,6 @@ class ImageGenerator:
             RENDER_STAGE,
             f"Rendered {count} images for {key.username} in {elapsed:.1f}s",
             username=key.username,
-            details={**details, "seconds": round(elapsed, 3)},
+            details={**details, "seconds": round(elapsed, 3), "items": count},  # items: the ETA learns per card
         )
         return True

@@ -97,6 +97,7 @@ class ContentMiner:
         for spec in specs:
             close_interrupted_stages(self.tracker, spec.source, spec.label)
         self.stall_rules = StallRules(float(config.stages.stall_factor), float(config.stages.stall_restart_factor))
+        self.tracker.publish(self.stall_rules)  # so the status command judges stages as the miner does
         stages = StageView(self.tracker, self.stall_rules)
         module2 = Module2Client(module2_base_url(self.paths, int(config.module2.port)))
         policy = RestartPolicy(config.supervisor.backoff_start, config.supervisor.backoff_factor,

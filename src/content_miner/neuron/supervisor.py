@@ -261,7 +261,8 @@ class ModuleSupervisor:
                 exit_code=ended.code, crashed=False,
                 message=killed_for if killed_for.startswith("stalled") else f"{module.spec.label} was stopped "
                                                                               f"after {killed_for}")
-            what = f"stopped after {killed_for} (it had run {ended.run_s:.1f}s)"
+            what = (f"killed ({killed_for}) after {ended.run_s:.1f}s" if killed_for.startswith("stalled")
+                    else f"stopped after {killed_for} (it had run {ended.run_s:.1f}s)")
         else:
             closed = close_open_stages(self.tracker, module.spec.source, module.spec.label, ended.reason,
                                        pid=ended.pid, exit_code=ended.code, crashed=True)

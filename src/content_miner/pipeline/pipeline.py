@@ -25,13 +25,14 @@ from content_miner.pipeline.generation import PlanGenerationError, generate_plan
 from content_miner.pipeline.llm_drafts import DraftWriter
 from content_miner.pipeline.models import Post, RetrievalResult, ScrapeResult
 from content_miner.pipeline.plan import ContentPlan
+from content_miner.pipeline.progress import reporting
 from content_miner.pipeline.retrieval import RetrievalError
 from content_miner.pipeline.retrieval_cache import retrieve_reusing
 from content_miner.pipeline.scraping import ProviderRegistry, ScrapeError, ScrapeSettings, default_providers, scrape
 from content_miner.pipeline.time_series import EngagementAnalysis, InsufficientDataError, analyse
 from content_miner.pipeline.topics import TopicModel
 from content_miner.pipeline.vector_index import IndexedPosts, PostIndex, VectorIndexError
-from content_miner.stage_calls import stage_complete, stage_failed, stage_start
+from content_miner.stage_calls import stage_complete, stage_failed, stage_progress, stage_start
 
 logger = logging.getLogger(__name__)
 
@@ -129,13 +130,19 @@ class AccountPipeline:
         fresh = " with fresh scraping" if request.force_fresh else ""
         now = self.clock()
 
-        def stage(number: int, start: str, work: Callable[[], T], done: Callable[[T], str]) -> T:
+        def stage(number: int, start: str, work: Callable[[], T], done: Callable[[T], str],
+                  items: Callable[[T], int] | None = None, size: int | None = None) -> T:
+            """`size`: the stage's items known at its start (its ETA scales with them); `items`: the
+            count its completion records, so later runs learn the per-item rate."""
             stage_start(number, start, name)
             if on_stage is not None:
                 on_stage(number)
+            if size:
+                stage_progress(number, 0, size, name)
             began = time.perf_counter()
             try:
-                value = work()
+                with reporting(lambda finished, total: stage_progress(number, finished, total, name)):
+                    value = work()
             except Shutdown:
                 stage_failed(number, "Interrupted: Module 1 is shutting down", name, {"interrupted": True})
                 raise
@@ -145,7 +152,12 @@ class AccountPipeline:
                 logger.exception("Stage %d failed unexpectedly for %s", number, name)
                 self._fail(number, f"internal error: {type(exc).__name__}: {one_line(exc)}", name)
             seconds[number] = time.perf_counter() - began
-            stage_complete(number, done(value), name, {"seconds": round(seconds[number], 3)})
+            figures: dict[str, float | int] = {"seconds": round(seconds[number], 3)}
+            if items is not None:
+                figures["items"] = items(value)
+            elif size is not None:
+                figures["items"] = size
+            stage_complete(number, done(value), name, figures)
             return value
 
         scraped = stage(
@@ -154,12 +166,14 @@ class AccountPipeline:
                            now=now),
             lambda r: f"Successfully processed {platform} account ({len(r.posts)} posts"
                       f"{', from cache' if r.from_cache else ''})",
+            items=lambda r: len(r.posts),
         )
         retrieved = stage(
             2, "Processing and validating data",
             lambda: retrieve_reusing(self.layout, scraped, max_posts=request.max_posts),
             lambda r: f"Data validation successful ({len(r.posts)} usable posts, "
                       f"{sum(r.dropped.values())} dropped)",
+            size=len(scraped.posts),
         )
         posts = retrieved.posts
         indexed = stage(
@@ -167,6 +181,7 @@ class AccountPipeline:
             lambda: self._index_posts(key, posts),
             lambda r: "Successfully indexed posts in vector database "
                       f"({r.embedded} embedded, {r.reused} reused{f', {r.removed} removed' if r.removed else ''})",
+            items=lambda r: r.embedded,  # its time goes into embedding the new posts
         )
         embedder_name = self.settings.embedder_name
         prior, analysis = stage(
@@ -174,11 +189,13 @@ class AccountPipeline:
             lambda: self._analyse(key, posts, indexed, now),
             lambda pa: f"Successfully analyzed engagement data (trend: {pa[1].activity.summary}"
                        f"{', fits reused: nothing new' if pa[0].fits else ''})",
+            size=len(posts),
         )
         topics, plan = stage(
             5, "Generating content recommendations",
             lambda: self._generate(key, scraped, retrieved, indexed, analysis, prior, now),
             lambda tp: f"Successfully generated content recommendations ({len(tp[1].recommendations)})",
+            size=len(posts),
         )
         exported = stage(
             6, "Exporting content plan and results",

@@ -33,10 +33,12 @@ from content_miner.common.account import AccountKey, InvalidAccount
 from content_miner.common.layout import DataLayout
 from content_miner.pipeline.embedding import Embedder, load_embedder
 from content_miner.pipeline.models import Post
+from content_miner.pipeline.progress import report
 from content_miner.pipeline.vector_cache import load_vectors, save_vectors, text_hash
 
 logger = logging.getLogger(__name__)
 
+EMBED_BATCH = 64  # texts per embedder call: the stage's progress moves every batch
 
 
 class VectorIndexError(RuntimeError):
@@ -229,7 +231,12 @@ class PostIndex:
         if not missing:
             return 0.0
         began = time.perf_counter()
-        vectors[missing] = self._embedder.embed([posts[row].text for row in missing])
+        # In batches, so the stage's progress moves (the embedder runs text by text anyway).
+        report(0, len(missing))
+        for start in range(0, len(missing), EMBED_BATCH):
+            rows = missing[start : start + EMBED_BATCH]
+            vectors[rows] = self._embedder.embed([posts[row].text for row in rows])
+            report(start + len(rows), len(missing))
         embed_seconds = time.perf_counter() - began
         self._write(platform, username, posts, ids, missing, vectors[missing])
         return embed_seconds

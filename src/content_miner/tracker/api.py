@@ -16,6 +16,8 @@ is the public face.
 from __future__ import annotations
 
 import atexit
+import dataclasses
+import json
 import logging
 import os
 import sqlite3
@@ -28,13 +30,13 @@ from pathlib import Path
 from typing import Any
 
 from content_miner.common import layout
-from content_miner.tracker.definitions import DEFAULTS, StageDefinitions
+from content_miner.tracker.definitions import DEFAULTS, StageDefinitions, as_document
 from content_miner.tracker.events import Clock, new_event
 from content_miner.tracker.history import StageHistory
-from content_miner.tracker.live import LiveStage, StallRules, live_stage
+from content_miner.tracker.live import PUBLISHED_KEY, LiveStage, StallRules, live_stage
 from content_miner.tracker.log_lines import event_line, status_line
 from content_miner.tracker.reporter import MinerStageReporter
-from content_miner.tracker.stage_log import current, events_after, last_seq, meta, set_progress
+from content_miner.tracker.stage_log import current, events_after, last_seq, meta, set_meta, set_progress
 from content_miner.tracker.stages import COMPLETED, FAILED, RUNNING, STAGE_NAMES, stage_name
 from content_miner.tracker.writer import LogWriter, Retention
 
@@ -42,7 +44,6 @@ log = logging.getLogger("content_miner.tracker")
 
 SOURCE_ENV = "MINER_SOURCE"
 EXIT_TIMEOUT_S = 0.5  # what every tracker of a process gets, together, to write its queue at exit
-PROGRESS_EVERY_S = 1.0  # stage_progress writes at most this often per source and account
 
 __all__ = [
     "COMPLETED", "FAILED", "RUNNING", "STAGE_NAMES", "Clock", "Cursor", "MinerStageReporter",
@@ -82,7 +83,6 @@ class MinerStageTracker:
         self._source = source
         self._clock = clock or Clock()
         self.definitions = definitions or _definitions
-        self._progress_written: dict[tuple[str, str], float] = {}  # last progress write per (source, account)
         self._writer = LogWriter(self.status_file, self.log_path, self._clock, retention)
         self._stats = self._writer.stats
         self.history = StageHistory(self._writer)
@@ -119,26 +119,32 @@ class MinerStageTracker:
     def stage_progress(self, stage_number: int, done: int, total: int, username: str = "", *,
                        source: str | None = None) -> None:
         """How far the running stage is (`done` of `total` items). Throttled: at most one write a
-        second per source and account, plus the last one (`done == total`); no event, no log line.
-        Never raises, and waits for the log about 50 ms at most (a busy log skips the update)."""
+        second per source and account, plus the last one (`done == total`); an update that came too
+        soon is written by the background thread once the second has passed, so the latest progress
+        shows within about a second. No event, no log line. Never raises, and waits for the log about
+        50 ms at most (a busy log skips the update)."""
         try:
-            who = (source or self.source, str(username))
-            now = self._clock.mono()
-            final = done >= total
-            last = self._progress_written.get(who)
-            if last is not None and now - last < PROGRESS_EVERY_S and not final:
-                return
             if isinstance(done, bool) or not isinstance(done, int) or not isinstance(total, int) or total < 0 \
                     or done < 0 or not isinstance(stage_number, int):
                 return
-            self._progress_written[who] = now
-            if len(self._progress_written) > 10_000:
-                self._progress_written.clear()
+            who = (source or self.source, str(username))
             wall = round(self._clock.wall(), 6)
-            self._writer.transaction(
-                lambda db: set_progress(db, who[0], who[1], stage_number, min(done, total), total, wall), 0.05)
+            self._writer.progress(
+                who, lambda db: set_progress(db, who[0], who[1], stage_number, min(done, total), total, wall),
+                final=done >= total)
         except Exception as exc:  # never into the pipeline
             log.debug("stage tracker: could not record progress: %r", exc)
+
+    def publish(self, rules: StallRules) -> bool:
+        """Record in the stage log the stage definitions and stall rules this tracker judges stages
+        by, so that readers in other processes (the status command, a dashboard) judge the same way.
+        The miner does it at start; a log repaired later reads with the defaults until it does again."""
+        document = json.dumps({"definitions": as_document(self.definitions), "stall": dataclasses.asdict(rules)})
+        try:
+            return self._writer.transaction(lambda db: set_meta(db, PUBLISHED_KEY, document), 1.0)
+        except Exception as exc:  # never into the caller
+            log.debug("stage tracker: could not publish the definitions: %r", exc)
+            return False
 
     def flush(self, timeout: float = 1.0) -> bool:
         """Write anything still queued (log busy, disk trouble). True when nothing is left."""

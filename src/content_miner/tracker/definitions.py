@@ -129,6 +129,24 @@ def load_definitions(path: str | Path | None, base: StageDefinitions = DEFAULTS)
     return StageDefinitions(sources)
 
 
+def as_document(definitions: StageDefinitions) -> dict[str, Any]:
+    """The definitions as a stage file's document (JSON-ready): what the miner publishes in the stage
+    log, so that readers in other processes (the status command) judge stages by the same limits."""
+    return {source.source: {"display": source.display, "pipeline": source.pipeline, "stages": [
+        {key: value for key, value in (("number", stage.number), ("name", stage.name),
+                                       ("description", stage.description), ("expected_s", stage.expected_s),
+                                       ("max_s", stage.max_s)) if value is not None}
+        for _, stage in sorted(source.stages.items())]}
+        for source in definitions.sources.values()}
+
+
+def from_document(document: object, origin: str) -> StageDefinitions:
+    """The definitions `as_document` gave (every source whole); DefinitionsError when malformed."""
+    if not isinstance(document, dict):
+        raise DefinitionsError(f"stage definitions {origin}: not a table of sources")
+    return StageDefinitions({source: _source(Path(origin), source, table, None) for source, table in document.items()})
+
+
 def _source(where: Path, source: str, table: object, default: SourceDef | None) -> SourceDef:
     prefix = f"stage definitions {where}: [{source}]"
     if not isinstance(table, dict):

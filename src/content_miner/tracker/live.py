@@ -17,6 +17,7 @@ stage that ever ended); this module turns them into what an operator asks:
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
 import sqlite3
 import threading
@@ -25,7 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from .definitions import StageDefinitions
+from .definitions import DEFAULTS, DefinitionsError, StageDefinitions, from_document
 from .stages import RUNNING
 
 MIN_HISTORY = 3  # completed runs of a stage before its durations are trusted for ETAs and stalls
@@ -117,6 +118,24 @@ def last_completion(db: sqlite3.Connection) -> int | None:
 class StallRules:
     factor: float = 3.0  # no start or progress for this many times the stage's p95: stalled
     restart_factor: float = 2.0  # ... for this many times the stall limit: the module is restarted
+
+
+PUBLISHED_KEY = "published"  # the stage log's meta key for what its owner judges stages by
+
+
+def read_published(raw: object) -> tuple[StageDefinitions, StallRules]:
+    """The definitions and stall rules the miner published in its stage log (`MinerStageTracker.publish`);
+    the defaults when there are none or they cannot be read."""
+    try:
+        document = json.loads(raw) if isinstance(raw, str) else None
+        if not isinstance(document, dict):
+            return DEFAULTS, StallRules()
+        stall = document.get("stall")
+        rules = StallRules(**{key: float(stall[key]) for key in ("factor", "restart_factor") if key in stall}) \
+            if isinstance(stall, dict) else StallRules()
+        return from_document(document.get("definitions"), "published in the stage log"), rules
+    except (ValueError, TypeError, DefinitionsError):
+        return DEFAULTS, StallRules()
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ log = logging.getLogger("content_miner.tracker")
 FORMAT = "miner-stage-status"
 VERSION = 2
 RECENT_EVENTS = 100
-HEADER_KEYS = ("log_id", "last_seq", "created_at", "updated_at", "current", "stage_stats")
+HEADER_KEYS = ("log_id", "last_seq", "created_at", "updated_at", "current", "stage_stats", "published")
 
 
 def document(header: dict[str, Any], events: list[dict[str, Any]]) -> dict[str, Any]:

@@ -324,6 +324,12 @@ def current(db: sqlite3.Connection, source: str | None = None, username: str | N
     return found
 
 
+def set_meta(db: sqlite3.Connection, key: str, value: str) -> int:
+    """Record a fact about the log (such as what its owner published); 0 (no event is numbered)."""
+    db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
+    return 0
+
+
 def set_progress(db: sqlite3.Connection, source: str, username: str, stage_number: int, done: int, total: int,
                  now: float) -> int:
     """Record how far the running `stage_number` of (source, username) is; 0 (no event is numbered)."""

@@ -26,8 +26,8 @@ from rich.table import Table
 
 from content_miner.common import layout
 from content_miner.tracker import snapshot
-from content_miner.tracker.live import stats_from_rows
-from content_miner.tracker.status_view import age, clock, duration, eta_text, progress_bar, status_rows
+from content_miner.tracker.live import read_published, stats_from_rows
+from content_miner.tracker.status_view import StatusRow, age, clock, duration, eta_text, progress_bar, status_rows
 
 STATUS_STYLE = {"running": "yellow", "completed": "green", "failed": "bold red", "stalled": "bold magenta",
                 "idle": "dim"}
@@ -39,12 +39,19 @@ def live_state(path: Path) -> dict[str, Any]:
     return {key: doc.get(key, {} if key == "current" else None) for key in snapshot.HEADER_KEYS}
 
 
+def _rows(status: dict[str, Any]) -> list[StatusRow]:
+    """The entries judged by the stage definitions and stall rules the miner published (its
+    `--stages.file` and `--stages.*` flags), so this command says `stalled` when the miner does."""
+    definitions, rules = read_published(status.get("published"))
+    return status_rows(status["current"], stats_from_rows(status.get("stage_stats")), definitions, rules=rules)
+
+
 def build_table(path: Path) -> Table:
     status = live_state(path)
     table = Table(title=f"Miner status - {path}", title_justify="left")
     for column in ("Source", "Account", "Stage", "Status", "Progress", "ETA", "Message", "Since", "Last duration"):
         table.add_column(column, overflow="fold")
-    for row in status_rows(status["current"], stats_from_rows(status.get("stage_stats"))):
+    for row in _rows(status):
         table.add_row(
             row.source,
             row.account,
@@ -95,7 +102,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     if args.json:
         state = live_state(path)
-        rows = status_rows(state["current"], stats_from_rows(state.get("stage_stats")))
+        rows = _rows(state)
         for row in rows:  # each entry says what it means now: state, progress, ETA
             if row.live is not None:
                 entry = state["current"][row.source][row.live.username]

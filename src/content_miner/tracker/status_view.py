@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from .definitions import DEFAULTS, StageDefinitions
-from .live import LiveStage, StageStats, live_stage, short_duration
+from .live import LiveStage, StageStats, StallRules, live_stage, short_duration
 
 
 @dataclass(frozen=True)
@@ -25,7 +25,8 @@ class StatusRow:
 
 
 def status_rows(current: dict[str, Any], stats: dict[tuple[str, int], StageStats] | None = None,
-                definitions: StageDefinitions = DEFAULTS, now: float | None = None) -> list[StatusRow]:
+                definitions: StageDefinitions = DEFAULTS, now: float | None = None,
+                rules: StallRules | None = None) -> list[StatusRow]:
     rows = []
     when = time.time() if now is None else now
     for source, accounts in sorted(current.items()):
@@ -34,7 +35,8 @@ def status_rows(current: dict[str, Any], stats: dict[tuple[str, int], StageStats
         for account, entry in accounts.items():
             if not isinstance(entry, dict):
                 continue
-            live = live_stage(source, account, entry, definitions=definitions, stats=stats or {}, now=when)
+            live = live_stage(source, account, entry, definitions=definitions, stats=stats or {}, now=when,
+                              rules=rules or StallRules())
             rows.append(
                 StatusRow(
                     source=source,

@@ -29,7 +29,7 @@ from content_miner.common import layout
 from . import log_file, snapshot, spill
 from .background import SelfRestartingThread
 from .events import Clock
-from .live import StatsCache, stats_rows
+from .live import PUBLISHED_KEY, StatsCache, stats_rows
 from .stage_log import Busy, StageLog, Unavailable, current, events_after, failure_kind, insert, last_seq, meta
 
 log = logging.getLogger("content_miner.tracker")
@@ -41,6 +41,7 @@ MAX_BATCH = 500  # events per transaction: keeps one transaction well inside LOC
 MAX_PENDING = 50_000  # queued events kept in memory; past it the oldest are dropped, with a warning
 LONG_BUSY_S = 10.0  # a lock held longer than this is worth a warning
 TICK_S = 0.1
+PROGRESS_EVERY_S = 1.0  # stage progress is written at most this often per source and account
 SNAPSHOT_EVERY_S = 0.5
 CHECKPOINT_EVERY_S = 1.0
 SPILL_SCAN_EVERY_S = 2.0
@@ -73,7 +74,9 @@ class LogWriter:
         self._incident: str | None = None  # the kind of write failure the operator was told about
         self._reason = "locked by another process"  # the last failure, in words
         self._snapshot_due = self._checkpoint_due = False
-        self._snapshot_seq = -1  # the last seq of the snapshot this process wrote last
+        self._progress_at: dict[tuple[str, str], float] = {}  # last progress write per (source, account)
+        self._progress_later: dict[tuple[str, str], Callable[[sqlite3.Connection], int]] = {}
+        self._snapshot_seq: tuple[int, float] = (-1, 0.0)  # (last seq, last progress) of this process's last snapshot
         self._next = {"snapshot": 0.0, "checkpoint": 0.0, "spills": 0.0, "prune": 0.0}
         self.thread = SelfRestartingThread("stage-tracker-housekeeping", self._tick, TICK_S)
         if retention is not None:  # the owner's housekeeping runs from the start: it may never write itself
@@ -83,6 +86,7 @@ class LogWriter:
         """In a forked child: nothing of the parent's (its queue is the parent's to write; a lock one
         of its threads held at the fork would never be released; its connection is not ours)."""
         self._io, self._guard, self._pending = threading.RLock(), threading.Lock(), deque()
+        self._progress_at, self._progress_later = {}, {}
         self.thread = SelfRestartingThread(self.thread.name, self._tick, TICK_S)
         self.log.close(checkpointer=True)
 
@@ -102,6 +106,38 @@ class LogWriter:
         if time.monotonic() >= self._stalled_until:
             self.flush(LOCK_WAIT_S)
         self.thread.poke()
+
+    def progress(self, key: tuple[str, str], write: Callable[[sqlite3.Connection], int], final: bool) -> None:
+        """A stage's progress for `key` (source, account): written now when the last write for it is
+        PROGRESS_EVERY_S old (or this is the stage's last item), else kept for the housekeeping thread
+        to write once it is. So at most about one write a second, and the latest progress always
+        lands within about a second, however long the stage then waits (or if its process freezes)."""
+        now = self.clock.mono()
+        with self._guard:
+            last = self._progress_at.get(key)
+            due = final or last is None or now - last >= PROGRESS_EVERY_S
+            if due:
+                if len(self._progress_at) > 10_000:
+                    self._progress_at.clear()
+                self._progress_at[key] = now
+                self._progress_later.pop(key, None)
+            else:
+                self._progress_later[key] = write
+        if due:
+            self.transaction(write, 0.05)
+        else:
+            self.thread.poke()
+
+    def _write_later_progress(self) -> None:
+        now = self.clock.mono()
+        with self._guard:
+            ready = [(key, write) for key, write in self._progress_later.items()
+                     if now - self._progress_at.get(key, 0.0) >= PROGRESS_EVERY_S]
+            for key, _ in ready:
+                del self._progress_later[key]
+                self._progress_at[key] = now
+        for _, write in ready:
+            self.transaction(write, LOCK_WAIT_S)
 
     def pending(self) -> int:
         return len(self._pending)
@@ -247,6 +283,8 @@ class LogWriter:
             self.flush(LOCK_WAIT_S)
         if now >= self._next["spills"]:
             self.merge_spills()
+        if self._progress_later:
+            self._write_later_progress()
         if self.retention is not None and now >= self._next["prune"]:
             self._next["prune"] = now + PRUNE_EVERY_S
             self.prune(self.retention)
@@ -260,25 +298,28 @@ class LogWriter:
             except sqlite3.Error as exc:
                 log.debug("stage tracker: checkpoint: %r", exc)
         if self.retention is not None:  # the owner keeps the snapshot up with every writer's events
-            self._snapshot_due = self._snapshot_due or self.read(last_seq, 0) != self._snapshot_seq
+            # ... and with their progress, which is no event (a writer frozen after it cannot show it)
+            self._snapshot_due = self._snapshot_due or self.read(log_version, (0, 0.0)) != self._snapshot_seq
         if self._snapshot_due and now >= self._next["snapshot"]:
             self._next["snapshot"] = now + SNAPSHOT_EVERY_S
             self.write_snapshot()
-        return self.retention is not None or bool(self._pending or self._snapshot_due or self._checkpoint_due)
+        return self.retention is not None or bool(self._pending or self._snapshot_due or self._checkpoint_due
+                                                  or self._progress_later)
 
     def write_snapshot(self) -> None:
         self._snapshot_due = False
         now = self.clock.wall()
-        doc = self.read(lambda db: snapshot_document(db, now, self.stats), None)
-        if doc is None:
+        found = self.read(lambda db: (snapshot_document(db, now, self.stats), log_version(db)), None)
+        if found is None:
             return
+        doc, version = found
         try:
             snapshot.write(self.status_file, doc, now)
         except OSError as exc:
             self._snapshot_due = True
             log.debug("stage tracker: cannot write the status file %s: %r", self.status_file, exc)
             return
-        self._snapshot_seq = doc["last_seq"]
+        self._snapshot_seq = version
 
     def prune(self, retention: Retention) -> int:
         """Apply retention, oldest first, in small transactions; never past a reader's unread events."""
@@ -295,6 +336,12 @@ class LogWriter:
             removed += chunk[-1]
             self._snapshot_due = True
         return removed
+
+
+def log_version(db: sqlite3.Connection) -> tuple[int, float]:
+    """What the snapshot shows changes with: the last event, and the latest progress of any stage."""
+    latest = db.execute("SELECT max(progress_at) FROM current").fetchone()[0]
+    return last_seq(db), float(latest or 0.0)
 
 
 def prune_chunk(db: sqlite3.Connection, before_ts: float, max_rows: int, protect: int | None,
@@ -318,5 +365,6 @@ def snapshot_document(db: sqlite3.Connection, now: float, stats: StatsCache | No
     last = last_seq(db)
     start = max(int(info.get("reset_seq") or 0), last - snapshot.RECENT_EVENTS)
     header = {"log_id": info.get("log_id"), "last_seq": last, "created_at": info.get("created_at"),
-              "updated_at": now, "current": current(db), "stage_stats": stats_rows(stats.get(db)) if stats else []}
+              "updated_at": now, "current": current(db), "stage_stats": stats_rows(stats.get(db)) if stats else [],
+              "published": info.get(PUBLISHED_KEY)}
     return snapshot.document(header, events_after(db, start, snapshot.RECENT_EVENTS))

@@ -18,6 +18,7 @@ import httpx
 
 from content_miner.pipeline.account import AccountRequest
 from content_miner.pipeline.models import RawPost, ScrapeResult
+from content_miner.pipeline.progress import report
 from content_miner.pipeline.scraping.base import Provider, ScrapeError
 from content_miner.pipeline.scraping.settings import (
     BEARER_TOKEN_ENV,
@@ -32,6 +33,7 @@ USER_NOT_FOUND = f"{FAILED}: user not found"
 # The format fields (replies, quotes, media, links) carry the strongest engagement signals.
 TWEET_FIELDS = "created_at,public_metrics,referenced_tweets,attachments,entities,in_reply_to_user_id"
 PAGE_MAX, PAGE_MIN = 100, 5  # the endpoint's bounds for max_results
+TIMELINE_MAX = 3200  # the timeline endpoint serves about the latest 3,200 posts
 RATE_LIMIT_RETRIES = 3
 USER_AGENT = "content-recommendation-miner"
 RESET_MARGIN_S = 1.0  # the reset header has one-second resolution; do not retry a moment early
@@ -63,8 +65,9 @@ class XApiProvider(Provider):
             timeout=self._settings.timeout_s,
             transport=self._transport,
         ) as client:
-            user_id = self._user_id(client, request.username)
-            posts = self._posts(client, user_id, request.max_posts)
+            user_id, count = self._user(client, request.username)
+            expected = min(value for value in (count, request.max_posts, TIMELINE_MAX) if value is not None)
+            posts = self._posts(client, user_id, request.max_posts, expected)
         logger.debug("X API: %d posts for %s", len(posts), request.username)
         return ScrapeResult(
             platform=request.platform,
@@ -74,12 +77,15 @@ class XApiProvider(Provider):
             fetched_at=now,
         )
 
-    def _user_id(self, client: httpx.Client, username: str) -> str:
+    def _user(self, client: httpx.Client, username: str) -> tuple[str, int | None]:
+        """The user's id, and how many posts they have (for Stage 1's progress) when the API says."""
         # `username` passed AccountRequest's rules ([A-Za-z0-9_]{1,15}): safe in a URL path.
-        body = self._get(client, f"/users/by/username/{username}", {})
+        body = self._get(client, f"/users/by/username/{username}", {"user.fields": "public_metrics"})
         data = body.get("data")
         if isinstance(data, dict) and isinstance(data.get("id"), str) and data["id"].isdigit():
-            return data["id"]
+            metrics = data.get("public_metrics")
+            count = metrics.get("tweet_count") if isinstance(metrics, dict) else None
+            return data["id"], count if isinstance(count, int) and not isinstance(count, bool) and count > 0 else None
         if data is None:
             # An unknown username is HTTP 200 with an `errors` array and no `data`.
             if any("suspended" in _error_text(error).lower() for error in _errors(body)):
@@ -87,7 +93,7 @@ class XApiProvider(Provider):
             raise ScrapeError(USER_NOT_FOUND)
         raise ScrapeError(f"{FAILED}: malformed user lookup response from the X API")
 
-    def _posts(self, client: httpx.Client, user_id: str, max_posts: int | None) -> list[RawPost]:
+    def _posts(self, client: httpx.Client, user_id: str, max_posts: int | None, expected: int) -> list[RawPost]:
         posts: list[RawPost] = []
         next_token: str | None = None
         seen_tokens: set[str] = set()
@@ -104,6 +110,7 @@ class XApiProvider(Provider):
             if not isinstance(data, list | None):
                 raise ScrapeError(f"{FAILED}: malformed posts response from the X API")
             posts.extend(_raw_post(item, user_id) for item in data or [])
+            report(len(posts), expected)
             if max_posts is not None and len(posts) >= max_posts:
                 return posts[:max_posts]
             meta = body.get("meta")
