@@ -80,12 +80,7 @@ def main(argv: list[str] | None = None) -> int:
         return run_tool(arguments)
     signals = ShutdownSignals("Module 1").install()  # before the heavy imports below
     args = parse_args(arguments)
-    logging.basicConfig(level=args.log_level, stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    for noisy in ("filelock", "chromadb", "httpx", "httpcore", "matplotlib", "PIL"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
-    paths = layout.DataLayout.from_settings(args.data_dir)
-    layout.keep_tool_files_inside(paths.root)
+    paths = _logging_and_paths(args)
     from content_miner.stage_calls import configure
     from content_miner.tracker.definitions import DefinitionsError, load_definitions
 
@@ -201,6 +196,18 @@ def _stage_lines(quiet: bool) -> MinerStageReporter | None:
     return reporter
 
 
+def _logging_and_paths(args: argparse.Namespace) -> layout.DataLayout:
+    """Logging to stderr at `--log-level` (libraries' chatter quiet) and the data directory, whose
+    libraries' files (matplotlib's cache...) stay inside it."""
+    logging.basicConfig(level=args.log_level, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for noisy in ("filelock", "chromadb", "httpx", "httpcore", "matplotlib", "PIL"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    paths = layout.DataLayout.from_settings(args.data_dir)
+    layout.keep_tool_files_inside(paths.root)
+    return paths
+
+
 # -- the tools: backtest and predict -----------------------------------------------------------------
 class OneLineParser(argparse.ArgumentParser):
     """A user mistake is one line on stderr (exit code 2), not the usage block; --help shows the usage."""
@@ -257,12 +264,7 @@ def run_tool(argv: list[str]) -> int:
     if problem:
         print(f"main.py {args.command}: {file_flag} {problem}", file=sys.stderr)
         return 2
-    logging.basicConfig(level=args.log_level, stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    for noisy in ("filelock", "chromadb", "httpx", "httpcore", "matplotlib", "PIL"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
-    paths = layout.DataLayout.from_settings(args.data_dir)
-    layout.keep_tool_files_inside(paths.root)
+    paths = _logging_and_paths(args)
     from content_miner.pipeline.commands import CommandError
 
     try:

@@ -60,3 +60,15 @@ def described(field: str) -> str:
     """'likes (or likes_count, favorite_count, ...)' for an error message."""
     others = FIELD_ALIASES[field][1:]
     return f"{field} (or {', '.join(others)})" if others else field
+
+
+def text_field(value: Any) -> str:
+    """A field as text: strings as they are, ids and epoch times written as JSON numbers as digits;
+    anything else (lists, objects, booleans) is unusable: ''."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e16:
+        return str(int(value))  # an epoch time or an id written as a JSON float
+    return ""

@@ -31,6 +31,7 @@ from content_miner.pipeline.scraping.record_fields import (
     first_present,
     lower_keys,
     missing_columns,
+    text_field,
 )
 
 JSON_SUFFIXES = (".jsonl", ".ndjson", ".json")
@@ -107,14 +108,14 @@ def parse_csv(text: str, *, label: str, account: AccountKey | None = None,
 
 def raw_post(record: dict[str, Any], account: AccountKey | None = None) -> RawPost:
     """One RawPost from a record with lower-case keys, whatever names the dump uses."""
-    post_id = _text_field(first_present(record, "id"))
-    created_at = _text_field(first_present(record, "created_at"))
-    if created_at and created_at == _text_field(record.get("date")) and record.get("time"):
-        created_at = f"{created_at} {_text_field(record.get('time'))}"  # twint's date + time columns
+    post_id = text_field(first_present(record, "id"))
+    created_at = text_field(first_present(record, "created_at"))
+    if created_at and created_at == text_field(record.get("date")) and record.get("time"):
+        created_at = f"{created_at} {text_field(record.get('time'))}"  # twint's date + time columns
     flags = format_flags(record, post_id, account)
     return RawPost(
         id=post_id,
-        text=_text_field(first_present(record, "text")),
+        text=text_field(first_present(record, "text")),
         created_at=created_at,
         likes=first_present(record, "likes"),  # None when absent: Stage 2 counts it as missing
         reposts=first_present(record, "reposts"),
@@ -128,13 +129,3 @@ def raw_post(record: dict[str, Any], account: AccountKey | None = None) -> RawPo
         is_repost=flags.is_repost,
         author=flags.author,
     )
-
-
-def _text_field(value: Any) -> str:
-    if isinstance(value, str):
-        return value
-    if isinstance(value, int) and not isinstance(value, bool):
-        return str(value)
-    if isinstance(value, float) and value.is_integer() and abs(value) < 1e16:
-        return str(int(value))  # an epoch time or an id written as a JSON float
-    return ""

@@ -25,7 +25,7 @@ from content_miner.pipeline.models import RawPost
 from content_miner.pipeline.scraping.base import ScrapeError
 from content_miner.pipeline.scraping.file_importer import FileImporter
 from content_miner.pipeline.scraping.post_format import format_flags
-from content_miner.pipeline.scraping.record_fields import lower_keys
+from content_miner.pipeline.scraping.record_fields import lower_keys, text_field
 
 ARCHIVE_FILE_NAMES = ("tweets.js", "tweet.js")
 POST_DATA_NAMES = ("tweets", "tweet")  # the `<name>` in window.YTD.<name>.partN
@@ -83,12 +83,12 @@ def _raw_post(item: Any, index: int, label: str, account: AccountKey | None) -> 
     post = item.get("tweet", item) if isinstance(item, dict) else None
     if not isinstance(post, dict):
         raise ScrapeError(f"{label} is malformed: item {index} is not a post object")
-    post_id = _text_field(post.get("id_str", post.get("id")))
+    post_id = text_field(post.get("id_str", post.get("id")))
     flags = format_flags(lower_keys(post), post_id, account)
     return RawPost(
         id=post_id,
-        text=_text_field(post.get("full_text", post.get("text"))),
-        created_at=_text_field(post.get("created_at")),
+        text=text_field(post.get("full_text", post.get("text"))),
+        created_at=text_field(post.get("created_at")),
         likes=post.get("favorite_count"),  # None when absent: Stage 2 counts it as missing
         reposts=post.get("retweet_count"),
         replies=None,  # the archive does not record replies to a post
@@ -101,12 +101,3 @@ def _raw_post(item: Any, index: int, label: str, account: AccountKey | None) -> 
         is_repost=flags.is_repost,
         author=flags.author,
     )
-
-
-def _text_field(value: Any) -> str:
-    # Ids may be JSON numbers in hand-made files; anything that is not text or a number is unusable.
-    if isinstance(value, str):
-        return value
-    if isinstance(value, int) and not isinstance(value, bool):
-        return str(value)
-    return ""
