@@ -157,7 +157,9 @@ def test_status_synapse_reports_modules_accounts_and_events(miner: MinerRun, cli
 
 def _query_miner(miner: MinerRun, *args: str) -> subprocess.CompletedProcess[str]:
     """The self-test command as an operator runs it, with the miner's (empty) HOME."""
-    env = {"PATH": "/usr/bin:/bin", "HOME": str(miner.home), "PYTHONUNBUFFERED": "1"}
+    # PYTHONDONTWRITEBYTECODE: Python compiles a package's `__init__` before its first line could opt
+    # out, and this checkout is an editable install (a wheel's files are compiled by pip at install).
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(miner.home), "PYTHONUNBUFFERED": "1", "PYTHONDONTWRITEBYTECODE": "1"}
     return subprocess.run([*QUERY_MINER, "--data-dir", str(miner.data_dir), *args],
                           capture_output=True, text=True, timeout=120, env=env, cwd=miner.home, check=False)
 
