@@ -4,6 +4,7 @@ the scrape config passes `promtool check config`. Run on copies in the test's di
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 from pathlib import Path
@@ -66,3 +67,21 @@ def test_the_unit_tests_catch_a_broken_rule(rules_dir: Path, before: str, after:
     rules.write_text(text.replace(before, after))
     failed = promtool("test", "rules", "alerts.test.yml", cwd=rules_dir)
     assert failed.returncode != 0 and f"alertname: {alert}," in failed.stdout + failed.stderr, failed
+
+
+def test_the_grafana_dashboard_is_one_importable_json_over_its_own_variables() -> None:
+    """What Grafana's "Import dashboard" needs: one JSON dashboard; every query goes to the Prometheus chosen
+    in its `datasource` variable and is filtered by the `hotkey` and `netuid` variables (the queries
+    themselves are run on a real Prometheus in test_metrics_endpoint)."""
+    dashboard = json.loads((REPO / "contrib" / "grafana" / "content-miner.json").read_text())
+    assert dashboard["uid"] == "content-miner" and dashboard["schemaVersion"] >= 36
+    assert [variable["name"] for variable in dashboard["templating"]["list"]] == ["datasource", "hotkey", "netuid"]
+    panels = [panel for panel in dashboard["panels"] if panel["type"] != "row"]
+    assert len({panel["id"] for panel in dashboard["panels"]}) == len(dashboard["panels"])
+    for panel in panels:
+        assert panel["datasource"] == {"type": "prometheus", "uid": "${datasource}"}, panel["title"]
+        assert panel["targets"], panel["title"]
+        for target in panel["targets"]:
+            assert 'hotkey=~"$hotkey", netuid=~"$netuid"' in target["expr"], (panel["title"], target["expr"])
+        place = panel["gridPos"]
+        assert 0 <= place["x"] and place["x"] + place["w"] <= 24, panel["title"]

@@ -6,6 +6,8 @@ One miner serves every test in this file."""
 
 from __future__ import annotations
 
+import json
+import re
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -28,6 +30,7 @@ from support.waiting import wait_for
 
 SAMPLE = "sample_creator"
 ALERTS = REPO / "contrib" / "prometheus" / "alerts.yml"
+DASHBOARD = REPO / "contrib" / "grafana" / "content-miner.json"
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 
 
@@ -61,6 +64,23 @@ def scrape(port: int) -> Samples:
         for sample in family.samples:
             found[(sample.name, frozenset(sample.labels.items()))] = sample.value
     return found
+
+
+def dashboard_queries() -> list[tuple[str, str]]:
+    dashboard = json.loads(DASHBOARD.read_text())
+    return [(panel["title"], target["expr"]) for panel in dashboard["panels"] for target in panel.get("targets", [])]
+
+
+def test_the_alerts_and_the_dashboard_name_only_series_the_miner_serves(endpoint: dict[str, Any]) -> None:
+    with urllib.request.urlopen(f"http://127.0.0.1:{endpoint['metrics_port']}/metrics", timeout=10) as answer:
+        types = re.findall(r"^# TYPE (\S+) (\S+)$", answer.read().decode(), re.MULTILINE)
+    served = {name for name, _ in types} | {f"{name}_{part}" for name, kind in types if kind == "histogram"
+                                             for part in ("bucket", "sum", "count")}
+    texts = [ALERTS.read_text(), *(expression for _, expression in dashboard_queries())]
+    named = {name for text in texts for name in re.findall(r"\bcontent_miner_[a-z_]+", text)}
+    assert named and named <= served, named - served
+    assert {"content_miner_stage_duration_seconds_bucket", "content_miner_stage_transitions_total",
+            "content_miner_stages", "content_miner_module_state", "content_miner_jobs"} <= named
 
 
 def value(samples: Samples, name: str, **labels: str) -> float | None:
@@ -185,6 +205,19 @@ scrape_configs:
             "ContentMinerModuleErrored", "ContentMinerStageStalled", "ContentMinerStageFailureRate",
             "ContentMinerNoPlanCompleted", "ContentMinerQueueGrowing"}
         assert not [rule["name"] for rule in rules if rule["state"] == "firing"]
+
+        # Every query of the Grafana dashboard runs on this Prometheus, with the dashboard's variables
+        # set to this miner (the rates are 0 here: the sample account was done before the first scrape).
+        variables = {"$hotkey": endpoint["hotkey"], "$netuid": "7", "$__rate_interval": "1m", "$__range": "1h",
+                     "$__interval": "1m"}
+        answered = {}
+        for title, expression in dashboard_queries():
+            for name, setting in variables.items():
+                expression = expression.replace(name, setting)
+            assert "$" not in expression, expression
+            answered[title] = prometheus.query(expression)
+        for title in ("Module state", "Resident memory (with each module's children)", "Job queue", "Uptime"):
+            assert answered[title], title
     finally:
         prometheus.stop()
     assert prometheus.process is not None and prometheus.process.returncode == 0, prometheus.log()[-2000:]

@@ -54,6 +54,12 @@ class Prometheus:
             return int(found.group(1)) if found else None
 
         self.port = wait_for(listening, timeout=timeout, what="Prometheus to listen")
+
+        def ready() -> bool:  # it listens before its database is open, and answers 503 until then
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/-/ready", timeout=5) as answer:
+                return bool(answer.status == 200)
+
+        wait_for(ready, timeout=timeout, what="Prometheus to be ready", ignore=(OSError,))
         return self
 
     def log(self) -> str:
