@@ -24,11 +24,12 @@ from starlette.testclient import TestClient
 from content_miner.neuron.axon_requests import OTHER, AxonRequests, RequestCounter
 from content_miner.neuron.listen_hosts import is_loopback, usable_host
 from content_miner.neuron.metrics import MetricsSources, MinerMetrics, ModuleReading, build_registry
-from content_miner.neuron.metrics_server import exposure_warning, start_metrics
+from content_miner.neuron.metrics_server import active_stages, exposure_warning, start_metrics
 from content_miner.neuron.refusal_log import MAX_REASONS, OTHER_REASON, RefusalLog
 from content_miner.pipeline.jobs import QueueSummary
 from content_miner.tracker import MinerStageTracker
 from content_miner.tracker.definitions import DEFAULTS
+from content_miner.tracker.live import StallRules
 from content_miner.tracker.log_tally import DURATION_BUCKETS_S
 from support.tracker import Collected, SteppedClock
 
@@ -73,7 +74,7 @@ def sources(tracker: MinerStageTracker, clock: SteppedClock, **parts: object) ->
     settings: dict[str, object] = {
         "hotkey": HOTKEY, "netuid": NETUID, "read_log": tracker.read, "log_path": tracker.log_path,
         "start_seq": tracker.end_cursor().seq,
-        "live": tracker.live, "definitions": DEFAULTS, "now": lambda: clock.now,
+        "live": lambda: active_stages(tracker, StallRules()), "definitions": DEFAULTS, "now": lambda: clock.now,
         "modules": lambda: [ModuleReading("module1", "Running", 0, None),
                             ModuleReading("module2", "Starting", 0, None)],
         "queue": lambda: QueueSummary(0, 0, None, {}),

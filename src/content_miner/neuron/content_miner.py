@@ -26,7 +26,7 @@ from content_miner.neuron.axon_server import build_axon, start_axon
 from content_miner.neuron.chain import ChainContext, connect
 from content_miner.neuron.crash_marking import close_interrupted_stages
 from content_miner.neuron.metrics import MetricsSources
-from content_miner.neuron.metrics_server import MetricsServer, module_readings, start_metrics
+from content_miner.neuron.metrics_server import MetricsServer, active_stages, module_readings, start_metrics
 from content_miner.neuron.module2_client import Module2Client
 from content_miner.neuron.module_specs import module2_base_url, module_specs
 from content_miner.neuron.refusal_log import RefusalLog
@@ -131,9 +131,9 @@ class ContentMiner:
         supervisor, refusals, jobs = self.supervisor, self.refusals, self.jobs
         self.metrics, _ = start_metrics(MetricsSources(
             hotkey=self.chain.wallet.hotkey.ss58_address, netuid=int(self.chain.netuid), read_log=tracker.read,
-            log_path=tracker.log_path, start_seq=metrics_from_seq, live=lambda: tracker.live(rules=self.stall_rules),
-            definitions=self.definitions, modules=lambda: module_readings(supervisor), queue=jobs.summary,
-            requests=requests.counts, refusals=refusals.by_reason,
+            log_path=tracker.log_path, start_seq=metrics_from_seq, definitions=self.definitions,
+            live=lambda: active_stages(tracker, self.stall_rules), modules=lambda: module_readings(supervisor),
+            queue=jobs.summary, requests=requests.counts, refusals=refusals.by_reason,
         ), str(config.metrics.host), int(config.metrics.port), bt.logging)
         port = start_axon(self.axon, int(config.axon.port), announced_port=config.axon.external_port)
         write_endpoint(self.paths.endpoint_file("miner"), axon_host=self.axon.fast_config.host, axon_port=port,

@@ -14,6 +14,7 @@ the status synapse answer per-account questions.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -199,16 +200,10 @@ class MinerMetrics(Collector):
         rss = self._gauge("resident_memory_bytes", "Resident memory of the miner and of each module (with any "
                           "process it started)", ["process"])
         rss.add_metric(self._labels("miner"), psutil.Process().memory_info().rss)
-        modules = [module for module in self.sources.modules() if module.pid]
-        if modules:
-            children: dict[int, list[int]] = {}
-            for process in psutil.process_iter(["ppid"]):
-                children.setdefault(process.info["ppid"] or 0, []).append(process.pid)
-            for module in modules:
-                assert module.pid is not None
-                total = _tree_rss(module.pid, children)
-                if total is not None:
-                    rss.add_metric(self._labels(module.source), total)
+        for module in self.sources.modules():
+            total = _tree_rss(module.pid) if module.pid else None
+            if total is not None:
+                rss.add_metric(self._labels(module.source), total)
         return [rss]
 
     def _jobs(self) -> Iterable[Metric]:
@@ -235,9 +230,23 @@ class MinerMetrics(Collector):
         return [requests, refusals]
 
 
-def _tree_rss(pid: int, children: Mapping[int, list[int]]) -> int | None:
-    """RSS of `pid` and its descendants; None when `pid` is gone."""
-    total, todo, seen, found = 0, [pid], set(), False
+def _children(pid: int) -> list[int]:
+    """`pid`'s children: from /proc/PID/task/*/children where Linux has it (no scan of every process on
+    the machine, as psutil's `children` does), else from psutil."""
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+        texts = [Path(f"/proc/{pid}/task/{task}/children").read_text() for task in tasks]
+    except OSError:
+        try:
+            return [child.pid for child in psutil.Process(pid).children()]
+        except psutil.Error:
+            return []
+    return [int(child) for text in texts for child in text.split()]
+
+
+def _tree_rss(pid: int) -> int | None:
+    """The summed RSS of `pid` and its descendants; None when `pid` is gone."""
+    total, todo, seen = 0, [pid], set()
     while todo:
         current = todo.pop()
         if current in seen:
@@ -245,11 +254,12 @@ def _tree_rss(pid: int, children: Mapping[int, list[int]]) -> int | None:
         seen.add(current)
         try:
             total += psutil.Process(current).memory_info().rss
-            found = found or current == pid
         except psutil.Error:
+            if current == pid:
+                return None
             continue
-        todo.extend(children.get(current, []))
-    return total if found else None
+        todo.extend(_children(current))
+    return total
 
 
 def build_registry(collector: MinerMetrics) -> CollectorRegistry:

@@ -15,6 +15,9 @@ from prometheus_client.registry import CollectorRegistry
 
 from content_miner.neuron.listen_hosts import is_loopback
 from content_miner.neuron.metrics import MetricsSources, MinerMetrics, ModuleReading, build_registry
+from content_miner.tracker import MinerStageTracker
+from content_miner.tracker.live import LiveStage, StallRules
+from content_miner.tracker.log_tally import active_current
 
 STOP_WAIT_S = 2.0
 
@@ -37,6 +40,13 @@ def module_readings(supervisor: Any) -> list[ModuleReading]:
     is one attribute, replaced whole, as `ModuleSupervisor.states` reads them)."""
     return [ModuleReading(module.spec.source, module.state, module.backoff.restarts, module.process.pid)
             for module in supervisor.modules]
+
+
+def active_stages(tracker: MinerStageTracker, rules: StallRules) -> list[LiveStage]:
+    """The live view of the stages /metrics counts (running, stalled, crashed), read without the
+    completed and failed entries of every account the miner ever served."""
+    empty: dict[str, dict[str, dict[str, Any]]] = {}
+    return tracker.live(rules=rules, status={"current": tracker.read(active_current, empty)})
 
 
 class MetricsServer:

@@ -13,12 +13,14 @@ last one, so a scrape costs what happened since the previous scrape, not the siz
 from __future__ import annotations
 
 import bisect
+import json
 import sqlite3
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from .stage_log import CURRENT
 from .stages import COMPLETED
 
 # `tracker.read`: runs a query on one consistent view of the log, or returns the default it is given.
@@ -96,3 +98,17 @@ class LogTally:
         return db.execute("SELECT seq, source, stage_number, status, duration_s FROM events WHERE seq > ? "
                           "ORDER BY seq LIMIT ?", (self.seq, READ_BATCH)).fetchall()
 
+
+
+def active_current(db: sqlite3.Connection) -> dict[str, dict[str, dict[str, Any]]]:
+    """The `current` entries /metrics counts, shaped as `stage_log.current` gives them: running stages and
+    stages failed by their module's crash. The others (completed, failed, most of the log's accounts) are
+    not read at all: a scrape costs what is running, not how many accounts the miner ever served."""
+    query = (f"SELECT source, username, {CURRENT} FROM current WHERE status = 'running' OR "
+             "(status = 'failed' AND json_extract(details, '$.crashed') = 1)")
+    found: dict[str, dict[str, dict[str, Any]]] = {}
+    for row in db.execute(query):
+        entry = dict(zip(CURRENT.split(", "), row[2:], strict=True))
+        entry["details"] = None if entry["details"] is None else json.loads(entry["details"])
+        found.setdefault(row[0], {})[row[1]] = entry
+    return found
