@@ -88,7 +88,7 @@ class Miner:
         self.data.mkdir()
         self.log = tmp / "miner.log"
         self.process = start(["-m", "content_miner.neuron", "--mock", "--no_sample", "--data-dir", str(self.data),
-                              "--axon.port", "0", "--module2.port", "0",
+                              "--axon.port", "0", "--module2.port", "0", "--metrics.port", "0",
                               "--blacklist.requests_per_minute", "1000000", "--blacklist.burst", "100000", *extra],
                              self.log)
         self.port = announced(self.data, "miner", "axon_port", self.process)

@@ -83,7 +83,7 @@ def miner(tmp: Path) -> None:
     started = time.monotonic()
     with (tmp / "miner.log").open("wb") as log:
         process = subprocess.Popen([str(bin_dir / "content-miner"), "--mock", "--data-dir", str(data),
-                                    "--axon.port", "0", "--module2.port", "0"],
+                                    "--axon.port", "0", "--module2.port", "0", "--metrics.port", "0"],
                                    stdout=log, stderr=subprocess.STDOUT, cwd=elsewhere, env=env)
     try:
         while not (data / "run" / "miner.json").exists():

@@ -59,7 +59,8 @@ def main() -> int:
         data = Path(tmp) / "data"
         data.mkdir()
         miner = start(["-m", "content_miner.neuron", "--mock", "--no_sample", "--data-dir", str(data),
-                       "--axon.port", "0", "--module2.port", "0", "--blacklist.burst", str(args.concurrent + 50),
+                       "--axon.port", "0", "--module2.port", "0", "--metrics.port", "0",
+                       "--blacklist.burst", str(args.concurrent + 50),
                        "--blacklist.requests_per_minute", "1000000"], Path(tmp) / "miner.log")
         try:
             axon_port = announced(data, "miner", "axon_port", miner)

@@ -74,7 +74,8 @@ def process_file(tmp_path: Path, data: Path) -> Path:
     [app] = config["apps"]
     assert app["treekill"] is False and app["kill_timeout"] >= 10_000
     app.update(interpreter=sys.executable, args=["--mock", "--data-dir", str(data), "--axon.port", "0",
-                                                 "--module2.port", "0", "--status.interval", "5"])
+                                                 "--module2.port", "0", "--metrics.port", "0",
+                                                 "--status.interval", "5"])
     path = tmp_path / "process.json"
     path.write_text(json.dumps(config))
     return path

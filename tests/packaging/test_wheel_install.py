@@ -42,7 +42,8 @@ def test_an_installed_wheel_serves_the_sample_plan_and_an_image_from_any_directo
     log = tmp_path / "miner.log"
     with log.open("wb") as out:
         miner = subprocess.Popen([str(bin_dir / "content-miner"), "--mock", "--data-dir", str(data),
-                                  "--axon.port", "0", "--module2.port", "0", "--status.interval", "5"],
+                                  "--axon.port", "0", "--module2.port", "0", "--metrics.port", "0",
+                                  "--status.interval", "5"],
                                  stdout=out, stderr=subprocess.STDOUT, cwd=elsewhere, env=env)
     try:
         def listening() -> bool:

@@ -36,12 +36,14 @@ NOT_INHERITED = ("MPLCONFIGDIR", "READ_ONLY", "PYTHONDONTWRITEBYTECODE")
 
 class MinerRun:
     def __init__(self, data_dir: Path, log_path: Path, *extra: str, env: dict[str, str] | None = None,
-                 home: Path | None = None) -> None:
+                 home: Path | None = None, wrapper: tuple[str, ...] = ()) -> None:
+        """`wrapper`: a command the miner's command line is appended to, which must exec it (`unshare`)."""
         self.data_dir = data_dir
         self.log_path = log_path
         # An empty HOME outside the data directory: a write into ~ is not hidden among the data.
         self.home = home or data_dir.parent / f"{data_dir.name}-home"
         self.extra = extra
+        self.wrapper = wrapper
         self.env = env or {}
         self.process: subprocess.Popen[bytes] | None = None
         self.started_at = 0.0  # wall clock, for comparing with file times
@@ -54,7 +56,9 @@ class MinerRun:
         self.started_at = time.time()
         # Ports chosen by the processes themselves (0) and read back: no race for a "free" port.
         ports = [] if any(arg.startswith("--axon.port") for arg in self.extra) else ["--axon.port", "0"]
-        argv = [sys.executable, str(MINER), "--mock", "--netuid", "7", "--data-dir", str(self.data_dir),
+        if not any(arg.startswith("--metrics.port") for arg in self.extra):
+            ports += ["--metrics.port", "0"]
+        argv = [*self.wrapper, sys.executable, str(MINER), "--mock", "--netuid", "7", "--data-dir", str(self.data_dir),
                 *ports, "--module2.port", "0",
                 "--stages.poll_interval", "0.2", *self.extra]
         with self.log_path.open("ab") as log:

@@ -64,6 +64,7 @@ def main(argv: list[str] | None = None, *, signals: ShutdownSignals | None = Non
     from content_miner.neuron.axon_server import AxonStartError
     from content_miner.neuron.chain import ChainError
     from content_miner.neuron.content_miner import ContentMiner
+    from content_miner.neuron.metrics_server import MetricsStartError
 
     miner = ContentMiner(config, paths, definitions=definitions, stop_requested=signals.requested)
     signals.then(miner.on_signal)
@@ -73,7 +74,7 @@ def main(argv: list[str] | None = None, *, signals: ShutdownSignals | None = Non
     try:
         with miner:
             miner.run_until_stopped()
-    except (ChainError, AxonStartError) as err:
+    except (ChainError, AxonStartError, MetricsStartError) as err:
         bt.logging.error(f"Cannot start: {err}")
         return 1
     return 0

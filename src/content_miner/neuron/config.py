@@ -24,6 +24,8 @@ from content_miner.neuron.shutdown_budget import MAX_STOP_TIMEOUT_S
 from content_miner.tracker.writer import Retention
 
 DEFAULT_MODULE2_PORT = 8094
+DEFAULT_METRICS_PORT = 9188
+DEFAULT_METRICS_HOST = "127.0.0.1"
 PARSE_CLI_ENV = "BT_NO_PARSE_CLI_ARGS"
 
 
@@ -69,6 +71,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--axon.refusal_log_interval", dest="axon.refusal_log_interval", type=float, default=60.0,
                         help="refused requests are logged as counts: one line per caller and reason per this "
                              "many seconds (default: 60)")
+    parser.add_argument("--metrics.port", dest="metrics.port", type=int, default=DEFAULT_METRICS_PORT,
+                        help=f"the port of /metrics for Prometheus (default: {DEFAULT_METRICS_PORT}; 0: any free port, "
+                             "written to run/miner.json as metrics_port)")
+    parser.add_argument("--metrics.host", dest="metrics.host", default=DEFAULT_METRICS_HOST,
+                        help=f"the address /metrics listens on (default: {DEFAULT_METRICS_HOST}; any other is "
+                             "allowed with a warning: /metrics has no authentication)")
     parser.add_argument("--status.interval", dest="status.interval", type=float, default=30.0,
                         help="seconds between status lines (default: 30)")
     parser.add_argument("--stages.file", dest="stages.file", default=None,

@@ -10,6 +10,7 @@ import math
 from collections.abc import Callable
 from typing import Any
 
+from content_miner.neuron.listen_hosts import HOST_REQUIREMENT, usable_host
 from content_miner.neuron.shutdown_budget import MAX_STOP_TIMEOUT_S, SHUTDOWN_LIMIT_S
 
 # bt.Axon.check_config asserts `1024 < port < 65535`, for the listening and the announced port.
@@ -67,6 +68,10 @@ def check_config(config: Any) -> str | None:
         ("axon.refusal_log_interval", lambda v: _within(v, 1, 3600), "1-3600 seconds"),
         ("module2.port", lambda v: _within(v, 0, 65535, integer=True), "0 (any free port) or 1-65535"),
         ("module2.port", lambda v: v == 0 or v != config.axon.port, "another port than --axon.port"),
+        ("metrics.port", lambda v: _within(v, 0, 65535, integer=True), "0 (any free port) or 1-65535"),
+        ("metrics.port", lambda v: v == 0 or v != config.axon.port, "another port than --axon.port"),
+        ("metrics.port", lambda v: v == 0 or v != config.module2.port, "another port than --module2.port"),
+        ("metrics.host", usable_host, HOST_REQUIREMENT),
         ("blacklist.requests_per_minute", _positive, "> 0 and finite"),
         ("blacklist.burst", lambda v: _within(v, 1, integer=True), ">= 1"),
         ("jobs.max_per_hotkey", lambda v: _within(v, 1, integer=True), ">= 1"),

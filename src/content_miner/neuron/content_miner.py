@@ -21,9 +21,12 @@ from content_miner.common.shutdown import wait
 from content_miner.neuron.access_policy import AccessPolicy, AccessSettings, RateLimiter
 from content_miner.neuron.account_jobs import AccountJobs, JobPolicy
 from content_miner.neuron.axon_handlers import SynapseHandlers
+from content_miner.neuron.axon_requests import count_requests
 from content_miner.neuron.axon_server import build_axon, start_axon
 from content_miner.neuron.chain import ChainContext, connect
 from content_miner.neuron.crash_marking import close_interrupted_stages
+from content_miner.neuron.metrics import MetricsSources
+from content_miner.neuron.metrics_server import MetricsServer, active_stages, module_readings, start_metrics
 from content_miner.neuron.module2_client import Module2Client
 from content_miner.neuron.module_specs import module2_base_url, module_specs
 from content_miner.neuron.refusal_log import RefusalLog
@@ -58,6 +61,7 @@ class ContentMiner:
         self.stop_signal: str | None = None
         self.stall_rules = StallRules()
         self.refusals: RefusalLog | None = None
+        self.metrics: MetricsServer | None = None
         self._next_sync = 0.0
         self._started = False  # start() went through: only then is "Miner stopped" news
 
@@ -93,6 +97,7 @@ class ContentMiner:
         # starting with the stages an earlier run left open (its modules died with it), closed here
         # before the axon can answer with them and before the modules start.
         self.reporter = MinerStageReporter(self.tracker, bt.logging, self.definitions)
+        metrics_from_seq = self.tracker.end_cursor().seq  # /metrics counts the stage log's events from here on
         specs = module_specs(config, self.paths)
         for spec in specs:
             close_interrupted_stages(self.tracker, spec.source, spec.label)
@@ -123,9 +128,17 @@ class ContentMiner:
             refusals=self.refusals, module_states=self.supervisor.states, logger=bt.logging, mode=MODE,
         )
         self.axon = build_axon(self.chain.wallet, config, handlers, mock=self.chain.mock)
+        requests = count_requests(self.axon)  # outermost: after build_axon's middleware
+        supervisor, refusals, jobs = self.supervisor, self.refusals, self.jobs
+        self.metrics, _ = start_metrics(MetricsSources(
+            hotkey=self.chain.wallet.hotkey.ss58_address, netuid=int(self.chain.netuid), read_log=tracker.read,
+            log_path=tracker.log_path, start_seq=metrics_from_seq, definitions=self.definitions,
+            live=lambda: active_stages(tracker, self.stall_rules), modules=lambda: module_readings(supervisor),
+            queue=jobs.summary, requests=requests.counts, refusals=refusals.by_reason,
+        ), str(config.metrics.host), int(config.metrics.port), bt.logging)
         port = start_axon(self.axon, int(config.axon.port), announced_port=config.axon.external_port)
         write_endpoint(self.paths.endpoint_file("miner"), axon_host=self.axon.fast_config.host, axon_port=port,
-                       hotkey=self.chain.wallet.hotkey.ss58_address)
+                       hotkey=self.chain.wallet.hotkey.ss58_address, **self.metrics.endpoint_fields())
         problem = self.chain.serve(self.axon)
         if problem:
             bt.logging.warning(f"Could not announce the axon on the chain: {problem}")
@@ -187,6 +200,9 @@ class ContentMiner:
             except Exception as err:
                 bt.logging.warning(f"Stopping the axon: {type(err).__name__}: {err}")
             self.axon = None
+        if self.metrics is not None:
+            self.metrics.stop()
+            self.metrics = None
         if self.refusals is not None:
             self.refusals.stop()  # the refusals counted since their last line
             self.refusals = None

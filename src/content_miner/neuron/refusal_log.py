@@ -21,6 +21,8 @@ REASON_CHARS = 80
 DETAIL_CHARS = 160
 MAX_LINES_PER_INTERVAL = 50  # itemised lines; refusals past them are summed into one line
 MAX_KEYS = 10_000  # tracked (hotkey, status, reason) keys; past them refusals are summed too
+MAX_REASONS = 100  # reasons counted apart for /metrics (a fixed set in practice); past them: OTHER_REASON
+OTHER_REASON = "other"
 
 
 def short_text(value: object, limit: int) -> str:
@@ -68,6 +70,12 @@ class RefusalLog:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.total = 0
+        self._by_reason: dict[str, int] = {}  # since the start, never reset: /metrics's counters
+
+    def by_reason(self) -> dict[str, int]:
+        """Refused requests since the start, by reason (the kinds of refusal: a bounded set of texts)."""
+        with self._lock:
+            return dict(self._by_reason)
 
     def record(self, hotkey: str | None, status: int, reason: str, detail: str = "") -> None:
         """One refused request. `reason` is the kind of refusal (part of the key), `detail` the specifics
@@ -79,6 +87,8 @@ class RefusalLog:
         with self._lock:
             now = self.clock()
             self.total += 1
+            counted = reason if reason in self._by_reason or len(self._by_reason) < MAX_REASONS else OTHER_REASON
+            self._by_reason[counted] = self._by_reason.get(counted, 0) + 1
             if now >= self._next_sweep:  # not on every request: a sweep looks at every key
                 lines += self._roll_window(now)
             key = (caller, status, reason)

@@ -25,9 +25,10 @@ import sys
 import threading
 import time
 import weakref
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from content_miner.common import layout
 from content_miner.tracker.definitions import DEFAULTS, StageDefinitions, as_document
@@ -41,6 +42,7 @@ from content_miner.tracker.stages import COMPLETED, FAILED, RUNNING, STAGE_NAMES
 from content_miner.tracker.writer import LogWriter, Retention
 
 log = logging.getLogger("content_miner.tracker")
+T = TypeVar("T")
 
 SOURCE_ENV = "MINER_SOURCE"
 EXIT_TIMEOUT_S = 0.5  # what every tracker of a process gets, together, to write its queue at exit
@@ -218,6 +220,11 @@ class MinerStageTracker:
                            rules=rules or StallRules())
                 for source, accounts in current.items()
                 for username, entry in accounts.items()]
+
+    def read(self, query: Callable[[sqlite3.Connection], T], default: T) -> T:
+        """`query` on one consistent view of the log (this tracker's connection, one read transaction);
+        `default` while there is no log. For readers with questions of their own (the metrics)."""
+        return self._writer.read(query, default)
 
     def end_cursor(self) -> Cursor:
         return self._writer.read(lambda db: Cursor(meta(db).get("log_id"), last_seq(db)), Cursor(None, 0))

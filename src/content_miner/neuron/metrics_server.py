@@ -1,0 +1,94 @@
+"""The miner's /metrics endpoint: prometheus_client's HTTP server over the miner's own registry.
+
+Bound to 127.0.0.1 unless `--metrics.host` says otherwise (anything else gets one warning line: the
+endpoint has no authentication); `--metrics.port 0` takes any free port. The port it listens on is
+written to `run/miner.json` (`metrics_port`) beside the axon's, so tools and tests find it.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from prometheus_client import start_http_server
+from prometheus_client.registry import CollectorRegistry
+
+from content_miner.neuron.listen_hosts import is_loopback
+from content_miner.neuron.metrics import MetricsSources, MinerMetrics, ModuleReading, build_registry
+from content_miner.tracker import MinerStageTracker
+from content_miner.tracker.live import LiveStage, StallRules
+from content_miner.tracker.log_tally import active_current
+
+STOP_WAIT_S = 2.0
+
+
+class MetricsStartError(Exception):
+    """/metrics could not listen; str() is the one-line reason."""
+
+
+def exposure_warning(host: str, port: int) -> str | None:
+    """The one line said when /metrics listens beyond this machine, or None on loopback."""
+    if is_loopback(host):
+        return None
+    return (f"/metrics listens on {host}:{port}, beyond this machine, and is unauthenticated: anyone who reaches "
+            "that port reads the miner's hotkey, stages and queue; keep it behind a firewall (or leave "
+            "--metrics.host at 127.0.0.1 and scrape through a tunnel)")
+
+
+def module_readings(supervisor: Any) -> list[ModuleReading]:
+    """Each supervised module as the metrics see it (read without the supervisor's lock: each field
+    is one attribute, replaced whole, as `ModuleSupervisor.states` reads them)."""
+    return [ModuleReading(module.spec.source, module.state, module.backoff.restarts, module.process.pid)
+            for module in supervisor.modules]
+
+
+def active_stages(tracker: MinerStageTracker, rules: StallRules) -> list[LiveStage]:
+    """The live view of the stages /metrics counts (running, stalled, crashed), read without the
+    completed and failed entries of every account the miner ever served."""
+    empty: dict[str, dict[str, dict[str, Any]]] = {}
+    return tracker.live(rules=rules, status={"current": tracker.read(active_current, empty)})
+
+
+class MetricsServer:
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.registry = registry
+        self.host = ""
+        self.port = 0
+        self._server: Any = None
+        self._thread: threading.Thread | None = None
+
+    def start(self, host: str, port: int) -> int:
+        """Listen on `host:port` (0: any free port) and serve from a daemon thread; the port."""
+        try:
+            self._server, self._thread = start_http_server(port, addr=host.strip("[]"), registry=self.registry)
+        except OSError as err:
+            raise MetricsStartError(f"cannot listen on {host}:{port} for /metrics: {err.strerror or err} "
+                                    "(--metrics.port, --metrics.host)") from None
+        self.host, self.port = host, int(self._server.server_port)
+        return self.port
+
+    def stop(self) -> None:
+        server, thread = self._server, self._thread
+        self._server = self._thread = None
+        if server is not None:
+            server.shutdown()
+            server.server_close()
+        if thread is not None:
+            thread.join(STOP_WAIT_S)
+
+    def endpoint_fields(self) -> dict[str, Any]:
+        """What `run/miner.json` says about /metrics."""
+        return {"metrics_host": self.host, "metrics_port": self.port} if self._server is not None else {}
+
+
+def start_metrics(sources: MetricsSources, host: str, port: int, logger: Any) -> tuple[MetricsServer, MinerMetrics]:
+    """/metrics served over `sources`; one warning line when it listens beyond loopback."""
+    collector = MinerMetrics(sources, logger)
+    server = MetricsServer(build_registry(collector))
+    listening = server.start(host, port)
+    warning = exposure_warning(host, listening)
+    if warning:
+        logger.warning(warning)
+    where = f"[{host}]" if ":" in host else host
+    logger.info(f"📈 Metrics at http://{where}:{listening}/metrics (Prometheus)")
+    return server, collector
