@@ -22,6 +22,7 @@ from pathlib import Path
 
 import psutil
 
+from content_miner.common import heap
 from content_miner.common.layout import DataLayout
 from content_miner.pipeline.inbox import AccountInbox
 from content_miner.pipeline.sample_account import generate_sample_posts, to_jsonl
@@ -58,7 +59,8 @@ def main() -> int:
     sources.mkdir(exist_ok=True)
     layout = DataLayout(data)
     inbox = AccountInbox(layout)
-    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
+    # As the miner's supervisor starts it (neuron/module_process.py): fewer glibc heaps, unless set.
+    env = {heap.ARENA_ENV: heap.ARENAS, **os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
     with (root / "module1.log").open("ab") as log:
         module1 = psutil.Popen([sys.executable, "-m", "content_miner.pipeline", "--data-dir", str(data),
                                 "--poll-seconds", "0.2"], stdout=log, stderr=log, stdin=None, env=env)

@@ -64,6 +64,8 @@ def test_a_stage_file_renames_stages_and_a_frozen_stage_is_stalled_then_restarte
                         "--supervisor.backoff_start", "0.5")
     miner.wait_line(r"✅ \[Renderer\] Stage 0 Complete - Initialization - Image generator and query handler ready")
     frozen = _freeze_with_progress(miner)
+    # The supervisor starts the modules with fewer glibc heaps (common/heap.py).
+    assert b"MALLOC_ARENA_MAX=2" in Path(f"/proc/{frozen}/environ").read_bytes().split(b"\0")
     started = miner.wait_line(r"INFO.*⚙️  Stage 3 - Embedding Index for sample_creator: Indexing \d+ posts")
     # Progress and an ETA (from the rate so far) while it runs, in both of the operator's tools.
     entry = _status_json(miner.data_dir)["current"]["module1"]["sample_creator"]

@@ -17,6 +17,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from content_miner.common import heap
+
 ORPHAN_GUARD = "content_miner.neuron.orphan_guard"
 # Where this package is imported from, for the modules' `python -m`: a checkout run without being
 # installed (the spec's wrapper scripts put src/ on sys.path) works too.
@@ -72,7 +74,10 @@ class ModuleProcess:
 
     def start(self) -> ExitInfo | None:
         """Start a new run; an ExitInfo if it could not even be started."""
-        env = {**os.environ, **self.spec.env, "PYTHONUNBUFFERED": "1", "PYTHONDONTWRITEBYTECODE": "1"}
+        # MALLOC_ARENA_MAX first: fewer glibc heaps to fragment in the modules' many threads
+        # (common/heap.py); an operator's own value in the environment wins.
+        env = {heap.ARENA_ENV: heap.ARENAS, **os.environ, **self.spec.env, "PYTHONUNBUFFERED": "1",
+               "PYTHONDONTWRITEBYTECODE": "1"}
         env["PYTHONPATH"] = os.pathsep.join(p for p in (PACKAGE_ROOT, env.get("PYTHONPATH", "")) if p)
         argv = [sys.executable, "-m", ORPHAN_GUARD, str(os.getpid()), *self.spec.argv]
         self.started_at = time.monotonic()

@@ -13,6 +13,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from content_miner.common.heap import release_freed_memory
 from content_miner.common.shutdown import wait
 from content_miner.pipeline.account import AccountFileError, load_account_file
 from content_miner.pipeline.inbox import AccountInbox
@@ -157,6 +158,7 @@ class InboxWatcher:
                 on_stage=lambda number: self.jobs.record(f"job {job.id} stage", self.store.set_stage, job.id, number,
                                                          stage_name(number)))
         except StageFailure as failure:
+            release_freed_memory()
             reason = f"Stage {failure.stage} failed: {failure.reason}"
             self.jobs.record(f"job {job.id} failed", self.store.fail, job.id, reason)
             self.inbox.reject(claimed, reason)
@@ -166,6 +168,7 @@ class InboxWatcher:
             self.jobs.record(f"job {job.id} put back", self.store.requeue, job.id, inbox_file=back.name)
             raise
         else:
+            release_freed_memory()  # what the account used goes back to the system (common/heap.py)
             self.jobs.record(f"job {job.id} done", self.store.finish, job.id, plan_fingerprint=result.plan_sha256,
                              recommendations=result.recommendations)
             self.inbox.done(claimed)
