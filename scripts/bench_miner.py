@@ -1,7 +1,11 @@
 """Benchmark the miner: its own RSS (without the modules), stage-status query latency over the
 axon on loopback, and 100 concurrent status queries (all must succeed).
 
-    .venv/bin/python scripts/bench_miner.py [--queries 300] [--concurrent 100]
+    .venv/bin/python scripts/bench_miner.py [--queries 300] [--concurrent 100] [--accounts 0]
+
+`--accounts N` first writes N accounts' stages into the stage log (as Module 1 would have), so the
+status answers are measured with that many accounts: a first page (50 entries), and the walk over
+every page, with their sizes on the wire.
 
 Starts `python -m content_miner.neuron --mock --no_sample` in a temporary data directory, queries it with the
 mock validator's wallet, stops it with SIGTERM. Targets: RSS <= 300 MB, p50 <= 20 ms.
@@ -32,6 +36,40 @@ RSS_TARGET_MB = 300
 P50_TARGET_MS = 20
 
 
+def seed_accounts(data: Path, count: int) -> None:
+    """`count` accounts through Stages 1-7 in the stage log, the last one's Stage 3 still running."""
+    from content_miner.tracker import MinerStageTracker
+
+    tracker = MinerStageTracker(data / "miner_status.json", source="module1")
+    for number in range(count):
+        name = f"account{number:05d}"
+        for stage in range(1, 8 if number < count - 1 else 4):
+            tracker.stage_start(stage, "working", name)
+            if stage < 3 or number < count - 1:
+                tracker.stage_complete(stage, "done", name, {"items": 100})
+    assert tracker.flush(60.0), "the stage log took too long"
+
+
+async def walk_pages(client: MinerClient) -> dict[str, float]:
+    """The first page alone, and every page in turn: milliseconds and bytes of the answers."""
+    started = time.perf_counter()
+    first = await client.status(events_limit=20)
+    first_ms = (time.perf_counter() - started) * 1000
+    first_bytes = len(first.model_dump_json())
+    pages, total_bytes, cursor = 0, 0, ""
+    started = time.perf_counter()
+    while True:
+        answer = await client.status(events_limit=0, limit=200, cursor=cursor)
+        assert answer.dendrite.status_code == 200, answer.dendrite.status_message
+        pages += 1
+        total_bytes += len(answer.model_dump_json())
+        if not answer.next_cursor:
+            break
+        cursor = answer.next_cursor
+    return {"first_ms": first_ms, "first_kb": first_bytes / 1024, "entries": float(first.total or 0),
+            "pages": pages, "all_ms": (time.perf_counter() - started) * 1000, "all_kb": total_bytes / 1024}
+
+
 async def measure(client: MinerClient, queries: int, concurrent: int) -> dict[str, float]:
     for _ in range(10):  # warm-up: connections, first-call imports
         await client.status(events_limit=20)
@@ -54,10 +92,13 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--queries", type=int, default=300)
     parser.add_argument("--concurrent", type=int, default=100)
+    parser.add_argument("--accounts", type=int, default=0, help="accounts in the stage log before the start")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-miner-") as tmp:
         data = Path(tmp) / "data"
         data.mkdir()
+        if args.accounts:
+            seed_accounts(data, args.accounts)
         miner = start(["-m", "content_miner.neuron", "--mock", "--no_sample", "--data-dir", str(data),
                        "--axon.port", "0", "--module2.port", "0", "--metrics.port", "0",
                        "--blacklist.burst", str(args.concurrent + 50),
@@ -70,6 +111,7 @@ def main() -> int:
                                                            axon_port))
             loop = asyncio.new_event_loop()
             figures = loop.run_until_complete(measure(client, args.queries, args.concurrent))
+            paged = loop.run_until_complete(walk_pages(client))
             loop.run_until_complete(client.close())
             rss_mb = psutil.Process(miner.pid).memory_info().rss / 2**20
             modules_mb = sum(child.memory_info().rss for child in psutil.Process(miner.pid).children(recursive=True))
@@ -86,6 +128,9 @@ def main() -> int:
           f"(target <= {P50_TARGET_MS}), p99 {figures['p99']:.1f} ms, max {figures['max']:.1f} ms")
     print(f"{args.concurrent} concurrent status queries: {figures['concurrent_ok']:.0f}/{args.concurrent} OK "
           f"in {figures['concurrent_s']:.2f} s")
+    print(f"status with {paged['entries']:.0f} entries: first page (50) {paged['first_ms']:.1f} ms, "
+          f"{paged['first_kb']:.1f} KB; all {paged['pages']:.0f} pages of 200: {paged['all_ms']:.0f} ms, "
+          f"{paged['all_kb']:.0f} KB")
     print(f"SIGTERM: exit code {code} after {stop_s:.2f} s")
     good = (rss_mb <= RSS_TARGET_MB and figures["p50"] <= P50_TARGET_MS
             and figures["concurrent_ok"] == args.concurrent and code == 0)

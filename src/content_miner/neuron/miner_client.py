@@ -51,8 +51,9 @@ class MinerClient:
         synapse = ContentPlanSynapse(platform=platform, username=username, force_fresh=force_fresh, max_posts=max_posts)
         return await self._call(synapse, timeout)
 
-    async def status(self, username: str = "", events_limit: int = 20, timeout: float = 10.0) -> StageStatusSynapse:
-        synapse = StageStatusSynapse(username=username, events_limit=events_limit)
+    async def status(self, username: str = "", events_limit: int = 20, timeout: float = 10.0, *, limit: int = 50,
+                     cursor: str = "") -> StageStatusSynapse:
+        synapse = StageStatusSynapse(username=username, events_limit=events_limit, limit=limit, cursor=cursor)
         return await self._call(synapse, timeout)
 
     async def image(self, username: str, recommendation_id: str, *, platform: str = "twitter",
