@@ -52,10 +52,8 @@ class StageView:
         """One page of current entries (sorted by source, then account; `username` "" for all, else
         one normalised account key's username) and the most recent events."""
         status = self.tracker.read_status()
-        live = {(stage.source, stage.username): stage for stage in self.tracker.live(rules=self.rules, status=status)
-                if not username or stage.username == username}
         current = sorted(
-            (entry | {"source": source, "username": name} | _live_fields(live.get((source, name)))
+            (entry | {"source": source, "username": name}
              for source, entries in status["current"].items() for name, entry in entries.items()
              if not username or name == username),
             key=lambda entry: (entry["source"], entry["username"]))
@@ -63,6 +61,14 @@ class StageView:
         size = max(1, min(PAGE_MAX, int(limit)))
         page = after[:size]
         next_cursor = f"{page[-1]['source']}/{page[-1]['username']}" if len(after) > size else None
+        # What the page's entries mean now (state, progress, ETA): for this page only, whatever the total.
+        shown: dict[str, dict[str, Any]] = {}
+        for entry in page:
+            source, name = entry["source"], entry["username"]
+            shown.setdefault(source, {})[name] = status["current"][source][name]
+        live = {(stage.source, stage.username): stage
+                for stage in self.tracker.live(rules=self.rules, status={**status, "current": shown})}
+        page = [entry | _live_fields(live.get((entry["source"], entry["username"]))) for entry in page]
         wanted = max(0, min(EVENTS_LIMIT_MAX, int(events_limit)))
         events: list[dict[str, Any]] = []
         if wanted:
