@@ -32,6 +32,8 @@ from .stages import RUNNING
 MIN_HISTORY = 3  # completed runs of a stage before its durations are trusted for ETAs and stalls
 MIN_STALL_S = 30.0
 HISTORY_WINDOW = 200  # the most recent completed runs of each stage that the figures come from
+RECENT_SCAN = 20_000  # the stages with figures: those completed among this many newest events
+STATS_MIN_REFRESH_S = 5.0  # stage figures are read again at most this often, however many stages complete
 
 
 @dataclass(frozen=True)
@@ -55,14 +57,18 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def stage_stats(db: sqlite3.Connection, window: int = HISTORY_WINDOW) -> dict[tuple[str, int], StageStats]:
-    """Per (source, stage): figures of its last `window` completed runs (and their per-item rates,
-    where the completion's details give `items`)."""
-    rows = db.execute(
-        "SELECT source, stage_number, duration_s, json_extract(details, '$.items') FROM ("
-        " SELECT source, stage_number, duration_s, details, ROW_NUMBER() OVER ("
-        "  PARTITION BY source, stage_number ORDER BY seq DESC) AS recent FROM events"
-        " WHERE status = 'completed' AND duration_s IS NOT NULL AND typeof(stage_number) = 'integer')"
-        " WHERE recent <= ?", (window,)).fetchall()
+    """Per (source, stage) seen among the last RECENT_SCAN events: figures of its last `window`
+    completed runs (and their per-item rates, where the completion's details give `items`). One
+    short indexed read per stage, so the cost does not grow with the log."""
+    newest = db.execute("SELECT max(seq) FROM events").fetchone()[0] or 0
+    pairs = db.execute(
+        "SELECT DISTINCT source, stage_number FROM events WHERE seq > ? AND status = 'completed'"
+        " AND typeof(stage_number) = 'integer'", (newest - RECENT_SCAN,)).fetchall()
+    rows = [(source, number, seconds, items) for source, number in pairs
+            for seconds, items in db.execute(
+                "SELECT duration_s, json_extract(details, '$.items') FROM events WHERE source = ? AND stage_number = ?"
+                " AND status = 'completed' AND duration_s IS NOT NULL ORDER BY ts DESC LIMIT ?",
+                (source, number, window))]
     durations: dict[tuple[str, int], list[float]] = {}
     rates: dict[tuple[str, int], list[float]] = {}
     for source, number, seconds, items in rows:
@@ -81,7 +87,8 @@ def stage_stats(db: sqlite3.Connection, window: int = HISTORY_WINDOW) -> dict[tu
 
 
 class StatsCache:
-    """`stage_stats` refreshed at most every `refresh_s` (they change slowly; the query reads the log)."""
+    """`stage_stats`, read again once a stage completed since (at most every STATS_MIN_REFRESH_S), and
+    every `refresh_s` anyway."""
 
     def __init__(self, read: Callable[[Callable[[sqlite3.Connection], Any], Any], Any], refresh_s: float = 30.0,
                  clock: Callable[[], float] = time.monotonic) -> None:
@@ -102,7 +109,8 @@ class StatsCache:
         with self._lock:
             now = self._clock()
             latest = last_completion(db)
-            if self._at is None or latest != self._latest or now - self._at >= self.refresh_s:
+            if self._at is None or now - self._at >= self.refresh_s or (
+                    latest != self._latest and now - self._at >= STATS_MIN_REFRESH_S):
                 self._stats = stage_stats(db)
                 self._at, self._latest = now, latest
             return self._stats

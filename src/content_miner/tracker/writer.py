@@ -63,7 +63,7 @@ class LogWriter:
         self.clock = clock
         self.retention = retention
         self.log = StageLog(log_path, status_file, clock.wall)
-        self.stats = StatsCache(self.read, refresh_s=60.0)  # for the snapshot's stage figures (ETAs)
+        self.stats = StatsCache(self.read, refresh_s=60.0, clock=clock.mono)  # the snapshot's stage figures (ETAs)
         self.readers: weakref.WeakSet[Any] = weakref.WeakSet()  # reporters: retention keeps their unread events
         self.counts = {"written": 0, "busy": 0, "write_errors": 0, "dropped": 0, "spilled": 0, "merged": 0}
         self._io = threading.RLock()  # one use of the connection at a time in this process
