@@ -30,6 +30,8 @@ def test_the_wheel_holds_two_top_level_packages_and_the_four_commands(wheel: Pat
         entry_points = next(archive.read(n).decode() for n in names if n.endswith(".dist-info/entry_points.txt"))
     assert top_level == {"content_miner", "content_miner_protocol"}
     assert "content_miner/pipeline/samples/sample_account.jsonl" in names
+    for asset in ("index.html", "main.js", "style.css", "charts.js", "account.js"):  # the dashboard's page
+        assert f"content_miner/dashboard/assets/{asset}" in names
     for command in ("content-miner", "content-miner-status", "content-miner-module1", "content-miner-module2"):
         assert f"{command} = " in entry_points
 
