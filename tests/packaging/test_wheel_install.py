@@ -9,6 +9,7 @@ import subprocess
 import zipfile
 from pathlib import Path
 
+import httpx
 import psutil
 import pytest
 
@@ -44,7 +45,8 @@ def test_an_installed_wheel_serves_the_sample_plan_and_an_image_from_any_directo
     log = tmp_path / "miner.log"
     with log.open("wb") as out:
         miner = subprocess.Popen([str(bin_dir / "content-miner"), "--mock", "--data-dir", str(data),
-                                  "--axon.port", "0", "--module2.port", "0", "--status.interval", "5"],
+                                  "--axon.port", "0", "--module2.port", "0", "--status.interval", "5",
+                                  "--dashboard.port", "0"],
                                  stdout=out, stderr=subprocess.STDOUT, cwd=elsewhere, env=env)
     try:
         def listening() -> bool:
@@ -59,6 +61,12 @@ def test_an_installed_wheel_serves_the_sample_plan_and_an_image_from_any_directo
         assert query.returncode == 0, (query.stdout, query.stderr, log.read_text()[-3000:])
         assert "✅ ContentPlan: HTTP 200 | state: done" in query.stdout
         assert card.read_bytes().startswith(b"\x89PNG")
+        # The dashboard's page and script come from the wheel too.
+        dashboard = read_endpoint(DataLayout(data).endpoint_file("dashboard"))
+        assert dashboard is not None
+        for path in ("", "assets/main.js", "api/accounts"):
+            answer = httpx.get(f"http://127.0.0.1:{dashboard['dashboard_port']}/{path}", timeout=10)
+            assert answer.status_code == 200, (path, answer.text[:200])
         # The modules ran from the wheel (`python -m`), not from this checkout.
         modules = [" ".join(child.cmdline()) for child in psutil.Process(miner.pid).children()]
         assert any(" -m content_miner.pipeline " in line for line in modules), modules
