@@ -3,6 +3,7 @@ cookie; short, fixed answers to anything else."""
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Callable
 
 import httpx
@@ -49,6 +50,20 @@ def test_the_cookie_holds_an_hmac_of_the_token_not_the_token() -> None:
     assert not access.allowed({"host": "127.0.0.1"}, {})  # a token is asked for even on loopback
 
 
+def _raw_get(port: int, target: str) -> dict[str, str]:
+    """The response headers to a request line sent as written (clients normalise `//host` paths)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.sendall(f"GET {target} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n".encode())
+        head = b""
+        while b"\r\n\r\n" not in head:
+            chunk = sock.recv(4096)
+            if not chunk:
+                break
+            head += chunk
+    lines = head.split(b"\r\n\r\n")[0].decode("latin-1").split("\r\n")[1:]
+    return {name.lower(): value.strip() for name, _, value in (line.partition(":") for line in lines)}
+
+
 def test_with_a_token_nothing_is_served_without_it(history, serve: Callable[..., DashboardServer]) -> None:
     server = serve(history.sources(), token=TOKEN)
     base = server.url
@@ -67,6 +82,8 @@ def test_with_a_token_nothing_is_served_without_it(history, serve: Callable[...,
         assert exchange.headers["location"] == "/?x=1"  # the token is not left in the address
         assert "HttpOnly" in exchange.headers["set-cookie"] and TOKEN not in exchange.headers["set-cookie"]
         assert client.cookies.get(COOKIE)
+        for sneaky in ("//evil.example/x", "/\\evil.example/x"):  # no redirect to another site
+            assert _raw_get(server.port, f"{sneaky}?token={TOKEN}").get("location") == "/", sneaky
         assert client.get("/").status_code == 200
         assert client.get("/api/accounts").json()["total"] == 50
     bearer = httpx.get(base + "api/overview", headers={"authorization": f"Bearer {TOKEN}"}, timeout=10)

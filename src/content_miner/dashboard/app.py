@@ -321,7 +321,10 @@ class Guard:
             await _error(401, "wrong token")(scope, receive, send)
             return
         rest = urlencode(query)
-        target = (scope.get("root_path", "") + scope["path"]) + (f"?{rest}" if rest else "")
+        path = scope.get("root_path", "") + scope["path"]
+        if not path.startswith("/") or path.startswith("//") or "\\" in path:
+            path = "/"  # `//host/...` (or `/\\host`) would send the browser to another site
+        target = path + (f"?{rest}" if rest else "")
         response = Response(status_code=303, headers={"location": target, "cache-control": "no-store",
                                                       "set-cookie": self.access.cookie_header()})
         await response(scope, receive, send)
