@@ -14,7 +14,8 @@ and drives Debian's headless Chromium (Selenium) at it:
    while the Events page is open; from the write call to the row in the page (a MutationObserver
    stamps it with the same wall clock). Target <= 1 s.
 3. The miner process's CPU (its own, without the modules) over `--seconds` while a pipeline-like
-   writer adds 2 events a second: with no dashboard open, then with five (one tab per page).
+   writer adds 2 events a second: with no dashboard open, with five (one tab per page), and with five
+   but none on the analytics page (whose report is recomputed while events flow).
 
 Server-side timings of the API calls behind the pages are printed too (median of 20 requests).
 Needs selenium (`pip install -e '.[dev]'`) and chromium + chromium-driver.
@@ -164,6 +165,19 @@ def cpu_share(process: psutil.Process, seconds: float, status_file: Path) -> flo
     return 100 * ((after.user - before.user) + (after.system - before.system)) / (ended - started)
 
 
+def open_tabs(driver: Any, url: str, routes: list[str]) -> None:
+    """One tab per route (the others closed)."""
+    for handle in driver.window_handles[1:]:
+        driver.switch_to.window(handle)
+        driver.close()
+    driver.switch_to.window(driver.window_handles[0])
+    driver.get(url + routes[0])
+    for route in routes[1:]:
+        driver.switch_to.new_window("tab")
+        driver.get(url + route)
+    time.sleep(2.0)
+
+
 def api_times(url: str) -> dict[str, float]:
     found = {}
     with httpx.Client(base_url=url, timeout=30) as client:
@@ -235,15 +249,15 @@ def main() -> int:
         process = psutil.Process(miner.pid)
         driver.get("about:blank")
         idle = cpu_share(process, args.seconds, data / "miner_status.json")
-        driver.get(url + PAGES["overview"])
-        for route in list(PAGES.values())[1:]:
-            driver.switch_to.new_window("tab")
-            driver.get(url + route)
-        time.sleep(2.0)
-        viewers = httpx.get(url + "api/overview", timeout=10).json()["viewers"]
-        busy = cpu_share(process, args.seconds, data / "miner_status.json")
-        print(f"\nminer CPU (its own process, % of one core, {args.seconds:g} s, 2 events/s written): "
-              f"no dashboard {idle:.1f} %, {viewers} dashboards open {busy:.1f} % (+{busy - idle:.1f})")
+        print(f"\nminer CPU (its own process, % of one core, {args.seconds:g} s each, 2 events/s written): "
+              f"no dashboard {idle:.1f} %")
+        every = list(PAGES.values())
+        for label, routes in (("5 dashboards, one per page", every),
+                              ("5 dashboards, no analytics page", [*every[:3], every[4], every[0]])):
+            open_tabs(driver, url, routes)
+            viewers = httpx.get(url + "api/overview", timeout=10).json()["viewers"]
+            busy = cpu_share(process, args.seconds, data / "miner_status.json")
+            print(f"  {label} ({viewers} live pages): {busy:.1f} % (+{busy - idle:.1f})")
     finally:
         if driver is not None:
             driver.quit()

@@ -107,7 +107,7 @@ def test_the_overview_shows_modules_queue_traffic_and_leaves_a_broken_part_out(e
 
     modules = [ModuleFacts("Module 1", "module1", "Running", 123, 5.0, 2, 1 << 20)]
     hub = hub_of(empty.sources(modules=lambda: modules, queue=broken, axon_requests=lambda: next(requests),
-                               status_line=lambda: "📈 Miner Status: Mode: watchdog"))
+                               status_line=lambda stages: f"📈 Miner Status: Mode: watchdog ({len(stages)})"))
     page = Page()
     hub.subscribe(page)
     wait_for(lambda: len(page.of("overview")) >= 3, timeout=20, what="three overviews")
@@ -116,7 +116,7 @@ def test_the_overview_shows_modules_queue_traffic_and_leaves_a_broken_part_out(e
                                   "uptime_s": 5.0, "restarts": 2, "rss_bytes": 1 << 20}]
     assert latest["queue"] is None and latest["errors"]["queue"] == "OSError"
     assert latest["axon"]["requests_per_min"] > 0 and latest["axon"]["refusals_per_min"] is None
-    assert latest["status_line"].endswith("Mode: watchdog")
+    assert latest["status_line"].endswith("Mode: watchdog (1)")  # over the live stages: module1's own
     assert [line for line in warned if "cannot read queue" in line] == [
         "dashboard: cannot read queue: OSError: jobs.sqlite3 is locked"]  # once, though read every second
 

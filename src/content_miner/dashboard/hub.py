@@ -23,6 +23,7 @@ from collections.abc import Callable
 from dataclasses import asdict
 from typing import Any
 
+from content_miner.tracker.live import LiveStage
 from content_miner.tracker.stages import COMPLETED
 
 from .accounts import account_rows
@@ -90,6 +91,7 @@ class LiveHub:
         self.end = LogEnd(None, 0, 0)
         self._rows: dict[str, dict[str, Any]] = {}
         self._own: dict[str, dict[str, Any]] = {}  # each source's own entry (no account): idle, starting...
+        self._live: dict[tuple[str, str], LiveStage] = {}  # every current entry, as last read (for the status line)
         self._last_plans: dict[str, float] = {}
         self._rows_at: float | None = None
         self._full_at: float | None = None
@@ -272,6 +274,9 @@ class LiveHub:
                                            "stage_name": stage.stage_name, "state": stage.state,
                                            "message": entries[stage.source][""].get("message", ""),
                                            "since": entries[stage.source][""].get("since")}
+        if full:
+            self._live = {}
+        self._live.update({(stage.source, stage.username): stage for stage in stages})
         rows = account_rows(stages, entries, self.sources.definitions, self._last_plans)
         changed = [row for name, row in rows.items() if self._rows.get(name) != row]
         removed = sorted(set(self._rows) - set(rows)) if full else []
@@ -300,7 +305,7 @@ class LiveHub:
         parts: dict[str, Any] = {"time": self.sources.now(), "viewers": self.viewers}
         readers: list[tuple[str, Callable[[], Any]]] = [
             ("miner", lambda: dict(self.sources.miner())),
-            ("status_line", self.sources.status_line),
+            ("status_line", lambda: self.sources.status_line(list(self._live.values()))),
             ("modules", lambda: [asdict(module) for module in self.sources.modules()]),
             ("queue", self._queue),
         ]

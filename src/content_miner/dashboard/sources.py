@@ -56,7 +56,7 @@ class DashboardSources:
     queue: Callable[[], QueueSummary | None] = lambda: None
     axon_requests: Callable[[], int | None] = lambda: None  # requests the axon answered so far
     axon_refusals: Callable[[], int | None] = lambda: None  # requests it refused so far
-    status_line: Callable[[], str] = lambda: ""
+    status_line: Callable[[list[LiveStage]], str] = lambda stages: ""  # the miner's status line over these stages
     miner: Callable[[], Mapping[str, Any]] = dict  # hotkey, netuid, mode, pid, uptime, rss...
     now: Callable[[], float] = field(default=time.time)
 

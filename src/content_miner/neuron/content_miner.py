@@ -234,7 +234,8 @@ class ContentMiner:
                                                                                          status=status),
             layout=self.paths, definitions=self.definitions, modules=lambda: modules_of(supervisor),
             queue=jobs.summary, axon_requests=lambda: axon.fast_server.server_state.total_requests,
-            axon_refusals=lambda: refusals.total, status_line=self.status_text,
+            axon_refusals=lambda: refusals.total,
+            status_line=lambda stages: status_line(MODE, supervisor.states(), focus(stages)),
             miner=lambda: {**facts, "uptime_s": time.monotonic() - started, "rss_bytes": rss_bytes(os.getpid())})
         self.dashboard = start_dashboard(sources, str(config.dashboard.host), int(config.dashboard.port),
                                          config.dashboard.token)
