@@ -28,6 +28,7 @@ import sys
 
 sys.dont_write_bytecode = True
 os.environ.setdefault("READ_ONLY", "1")
+os.environ.setdefault("PYTHONDONTWRITEBYTECODE", "1")  # nor the miner it starts (`-m` compiles the package first)
 
 import argparse  # noqa: E402
 import shutil  # noqa: E402
