@@ -23,3 +23,14 @@ def x_api() -> Iterator[FakeXApi]:
     """A fake X API v2 on 127.0.0.1 for the length of one test."""
     with serve_x_api() as api:
         yield api
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """The files tests saved for people to look at (`record_property("artifact", path)`), e.g. the
+    dashboard's screenshots; from xdist's workers too (the property travels with the report)."""
+    paths = [value for report in terminalreporter.stats.get("passed", []) + terminalreporter.stats.get("failed", [])
+             for name, value in getattr(report, "user_properties", []) if name == "artifact"]
+    if paths:
+        terminalreporter.section("artifacts")
+        for path in dict.fromkeys(paths):
+            terminalreporter.write_line(str(path))

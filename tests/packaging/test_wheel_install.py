@@ -9,6 +9,7 @@ import subprocess
 import zipfile
 from pathlib import Path
 
+import httpx
 import psutil
 import pytest
 
@@ -30,6 +31,8 @@ def test_the_wheel_holds_two_top_level_packages_and_the_four_commands(wheel: Pat
         entry_points = next(archive.read(n).decode() for n in names if n.endswith(".dist-info/entry_points.txt"))
     assert top_level == {"content_miner", "content_miner_protocol"}
     assert "content_miner/pipeline/samples/sample_account.jsonl" in names
+    for asset in ("index.html", "main.js", "style.css", "charts.js", "account.js"):  # the dashboard's page
+        assert f"content_miner/dashboard/assets/{asset}" in names
     for command in ("content-miner", "content-miner-status", "content-miner-module1", "content-miner-module2"):
         assert f"{command} = " in entry_points
 
@@ -43,7 +46,7 @@ def test_an_installed_wheel_serves_the_sample_plan_and_an_image_from_any_directo
     with log.open("wb") as out:
         miner = subprocess.Popen([str(bin_dir / "content-miner"), "--mock", "--data-dir", str(data),
                                   "--axon.port", "0", "--module2.port", "0", "--metrics.port", "0",
-                                  "--status.interval", "5"],
+                                  "--status.interval", "5", "--dashboard.port", "0"],
                                  stdout=out, stderr=subprocess.STDOUT, cwd=elsewhere, env=env)
     try:
         def listening() -> bool:
@@ -58,6 +61,12 @@ def test_an_installed_wheel_serves_the_sample_plan_and_an_image_from_any_directo
         assert query.returncode == 0, (query.stdout, query.stderr, log.read_text()[-3000:])
         assert "✅ ContentPlan: HTTP 200 | state: done" in query.stdout
         assert card.read_bytes().startswith(b"\x89PNG")
+        # The dashboard's page and script come from the wheel too.
+        dashboard = read_endpoint(DataLayout(data).endpoint_file("dashboard"))
+        assert dashboard is not None
+        for path in ("", "assets/main.js", "api/accounts"):
+            answer = httpx.get(f"http://127.0.0.1:{dashboard['dashboard_port']}/{path}", timeout=10)
+            assert answer.status_code == 200, (path, answer.text[:200])
         # The modules ran from the wheel (`python -m`), not from this checkout.
         modules = [" ".join(child.cmdline()) for child in psutil.Process(miner.pid).children()]
         assert any(" -m content_miner.pipeline " in line for line in modules), modules

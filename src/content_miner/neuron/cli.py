@@ -21,6 +21,7 @@ from content_miner.neuron.log_format import plain_console_lines
 
 LOOPBACK = "127.0.0.1"
 TRACKER_LOGGER = "content_miner.tracker"
+DASHBOARD_LOGGER = "content_miner.dashboard"
 
 
 def configure_logging(config: Any, data_dir: Path) -> None:
@@ -40,6 +41,7 @@ def configure_logging(config: Any, data_dir: Path) -> None:
     # for the operator: through bittensor's handlers, beside the stage lines. bittensor strips the
     # handlers of every other library's logger.
     bt.logging.register_primary_logger(TRACKER_LOGGER)
+    bt.logging.register_primary_logger(DASHBOARD_LOGGER)  # its "cannot read ..." warnings, once per part
 
 
 def main(argv: list[str] | None = None, *, signals: ShutdownSignals | None = None) -> int:
@@ -61,6 +63,7 @@ def main(argv: list[str] | None = None, *, signals: ShutdownSignals | None = Non
     config, paths, definitions = prepared
     import bittensor as bt
 
+    from content_miner.dashboard import DashboardStartError
     from content_miner.neuron.axon_server import AxonStartError
     from content_miner.neuron.chain import ChainError
     from content_miner.neuron.content_miner import ContentMiner
@@ -74,7 +77,7 @@ def main(argv: list[str] | None = None, *, signals: ShutdownSignals | None = Non
     try:
         with miner:
             miner.run_until_stopped()
-    except (ChainError, AxonStartError, MetricsStartError) as err:
+    except (ChainError, AxonStartError, MetricsStartError, DashboardStartError) as err:
         bt.logging.error(f"Cannot start: {err}")
         return 1
     return 0
@@ -82,11 +85,14 @@ def main(argv: list[str] | None = None, *, signals: ShutdownSignals | None = Non
 
 def _prepare(args: list[str]) -> tuple[Any, layout.DataLayout, StageDefinitions] | int:
     """The configuration, checked, and the logging set up; an exit code if they cannot be."""
+    from content_miner.dashboard.access import TOKEN_ENV as DASHBOARD_TOKEN_ENV
     from content_miner.neuron.config import build_config
     from content_miner.neuron.config_checks import check_config
     from content_miner.tracker.definitions import DefinitionsError, load_definitions
 
     config = build_config(args)
+    if not config.dashboard.token:  # the flag first, else the environment (kept out of `ps` listings)
+        config.dashboard.token = os.environ.get(DASHBOARD_TOKEN_ENV) or None
     problem = check_config(config)
     if problem:
         print(f"neurons/miner.py: error: {problem}", file=sys.stderr)

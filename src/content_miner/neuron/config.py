@@ -19,6 +19,8 @@ from typing import Any
 import bittensor as bt
 
 from content_miner.common import layout
+from content_miner.dashboard import DEFAULT_HOST as DASHBOARD_HOST
+from content_miner.dashboard import TOKEN_ENV as DASHBOARD_TOKEN_ENV
 from content_miner.neuron.config_file import ConfigFileError, load_config_file, parse_bool
 from content_miner.neuron.shutdown_budget import MAX_STOP_TIMEOUT_S
 from content_miner.tracker.writer import Retention
@@ -141,6 +143,14 @@ def build_parser() -> argparse.ArgumentParser:
                         help="a health check not answered within this many seconds failed (default: 2)")
     parser.add_argument("--supervisor.health_failures", dest="supervisor.health_failures", type=int, default=3,
                         help="failed health checks in a row before Module 2 is restarted (default: 3)")
+    parser.add_argument("--dashboard.port", dest="dashboard.port", type=int, default=None,
+                        help="serve the read-only web dashboard on this port (off unless given; the README uses "
+                             "8095; 0: any free port, written to run/dashboard.json)")
+    parser.add_argument("--dashboard.host", dest="dashboard.host", default=DASHBOARD_HOST,
+                        help=f"the dashboard's address (default: {DASHBOARD_HOST}; any other needs --dashboard.token)")
+    parser.add_argument("--dashboard.token", dest="dashboard.token", default=None,
+                        help=f"the dashboard's access token (or ${DASHBOARD_TOKEN_ENV}; at least 16 characters): "
+                             "required for an address other machines can reach")
     # bittensor's own three (bt.Config adds them only to the parser it is given, after our strict
     # parse below, which would otherwise refuse them as unrecognized).
     parser.add_argument("--config", type=str, default=False,

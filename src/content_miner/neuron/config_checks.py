@@ -10,6 +10,7 @@ import math
 from collections.abc import Callable
 from typing import Any
 
+from content_miner.dashboard.access import settings_problem
 from content_miner.neuron.listen_hosts import HOST_REQUIREMENT, usable_host
 from content_miner.neuron.shutdown_budget import MAX_STOP_TIMEOUT_S, SHUTDOWN_LIMIT_S
 
@@ -100,9 +101,23 @@ def check_config(config: Any) -> str | None:
         ("supervisor.health_interval", _positive, "> 0 and finite"),
         ("supervisor.health_timeout", _positive, "> 0 and finite"),
         ("supervisor.health_failures", lambda v: _within(v, 1, integer=True), ">= 1"),
+        ("dashboard.port", lambda v: v is None or _within(v, 0, 65535, integer=True), "0 (any free port) or 1-65535"),
+        ("dashboard.port", lambda v: v in (None, 0) or v not in (config.axon.port, config.module2.port),
+         "another port than --axon.port and --module2.port"),
+        ("dashboard.host", lambda v: isinstance(v, str) and 0 < len(v.strip()) <= 253, "an address, e.g. 127.0.0.1"),
     ]
     for flag, ok, requirement in rules:
         value = _value(config, flag)
         if not ok(value):
             return f"--{flag} must be {requirement}, got {value}"
-    return None
+    return _dashboard_problem(config)
+
+
+def _dashboard_problem(config: Any) -> str | None:
+    """The dashboard's address and token (never shown: the line names the flag, not the value)."""
+    if config.dashboard.port is None:
+        return None
+    token = config.dashboard.token
+    if token is not None and not isinstance(token, str):
+        return "--dashboard.token must be text"
+    return settings_problem(str(config.dashboard.host), token)

@@ -6,9 +6,11 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -18,6 +20,8 @@ import bittensor as bt
 from content_miner.common.endpoints import remove_endpoint, write_endpoint
 from content_miner.common.layout import DataLayout
 from content_miner.common.shutdown import wait
+from content_miner.dashboard import DashboardServer, DashboardSources, modules_of, read_only_log, start_dashboard
+from content_miner.dashboard.sources import rss_bytes
 from content_miner.neuron.access_policy import AccessPolicy, AccessSettings, RateLimiter
 from content_miner.neuron.account_jobs import AccountJobs, JobPolicy
 from content_miner.neuron.axon_handlers import SynapseHandlers
@@ -62,6 +66,7 @@ class ContentMiner:
         self.stall_rules = StallRules()
         self.refusals: RefusalLog | None = None
         self.metrics: MetricsServer | None = None
+        self.dashboard: DashboardServer | None = None
         self._next_sync = 0.0
         self._started = False  # start() went through: only then is "Miner stopped" news
 
@@ -147,6 +152,7 @@ class ContentMiner:
         bt.logging.info(f"🚀 Content Recommendation Miner started successfully (netuid {self.chain.netuid}, {chain}, "
                         f"axon {where}, hotkey {self.chain.wallet.hotkey.ss58_address}, data dir {self.data_dir})")
         bt.logging.info("🎯 Stage tracking system initialized")
+        self._start_dashboard(where, lambda: sum(requests.counts().values()))
         self.supervisor.start()
         self.reporter.start_monitoring(check_interval=config.stages.poll_interval)
         bt.logging.info("Stage monitoring activated")
@@ -193,6 +199,10 @@ class ContentMiner:
 
     def stop(self) -> None:
         """Axon first (no new work), then the modules, then the last stage lines. Safe to call twice."""
+        if self.dashboard is not None:  # read-only views of what stops next: first, so none shows it half-stopped
+            self.dashboard.stop()
+            remove_endpoint(self.paths.endpoint_file("dashboard"))
+            self.dashboard = None
         remove_endpoint(self.paths.endpoint_file("miner"))
         if self.axon is not None:
             try:
@@ -222,3 +232,31 @@ class ContentMiner:
             self._started = False
             bt.logging.info("Miner stopped")
 
+    # -- the dashboard ------------------------------------------------------------------------
+
+    def _start_dashboard(self, axon_address: str, axon_requests: Callable[[], int]) -> None:
+        """The read-only web dashboard (`content_miner.dashboard`), when --dashboard.port is given. It
+        reads the stage log through its own read-only connections and the rest through the callables here."""
+        config = self.config
+        if config.dashboard.port is None:
+            return
+        assert self.tracker is not None and self.supervisor is not None and self.jobs is not None
+        assert self.refusals is not None and self.chain is not None
+        tracker, supervisor, jobs, refusals, chain = (self.tracker, self.supervisor, self.jobs, self.refusals,
+                                                      self.chain)
+        started = time.monotonic()
+        facts = {"mode": MODE, "netuid": chain.netuid, "hotkey": chain.wallet.hotkey.ss58_address,
+                 "axon": axon_address, "mock": chain.mock, "data_dir": str(self.data_dir), "pid": os.getpid()}
+        sources = DashboardSources(
+            read_log=read_only_log(tracker.log_path), live=lambda status: tracker.live(rules=self.stall_rules,
+                                                                                         status=status),
+            layout=self.paths, definitions=self.definitions, modules=lambda: modules_of(supervisor),
+            queue=jobs.summary, axon_requests=axon_requests,  # answered, as /metrics counts them
+            axon_refusals=lambda: refusals.total,
+            status_line=lambda stages: status_line(MODE, supervisor.states(), focus(stages)),
+            miner=lambda: {**facts, "uptime_s": time.monotonic() - started, "rss_bytes": rss_bytes(os.getpid())})
+        self.dashboard = start_dashboard(sources, str(config.dashboard.host), int(config.dashboard.port),
+                                         config.dashboard.token)
+        write_endpoint(self.paths.endpoint_file("dashboard"), **self.dashboard.endpoint_fields())
+        access = "access token required" if self.dashboard.token_required else "this machine only"
+        bt.logging.info(f"📊 Dashboard (read-only) on {self.dashboard.url} ({access})")
