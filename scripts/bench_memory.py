@@ -5,7 +5,12 @@ directory, drops `--accounts` generated accounts into its inbox a few at a time,
 process's resident memory (RSS, its children included) after each finished account. Prints the
 RSS at a few points and whether it stays within +/- 10 % of its value after `--settle` accounts.
 
-    python scripts/bench_memory.py [--accounts 500] [--posts 40] [--settle 50] [--json]
+    python scripts/bench_memory.py [--accounts 500] [--posts 40] [--settle 50] [--chroma-server] [--json]
+
+The vector index is the one thing that must grow with the accounts (about 2 KB per post indexed,
+held in memory by the embedded Chroma). `--chroma-server` runs `chroma run` on a loopback port and
+gives Module 1 `CHROMA_URL`, as an operator with many accounts would: then the index's memory is
+the server's, reported apart.
 
 Loopback only, nothing downloaded; bounded by `--timeout` seconds overall.
 """
@@ -15,11 +20,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import socket
+import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
+import httpx
 import psutil
 
 from content_miner.common import heap
@@ -42,6 +50,28 @@ def tree_rss(pid: int) -> int:
     return total
 
 
+def start_chroma(root: Path) -> tuple[subprocess.Popen[bytes], str]:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    (root / "chroma").mkdir(exist_ok=True)
+    with (root / "chroma.log").open("ab") as log:
+        server = subprocess.Popen([str(Path(sys.executable).parent / "chroma"), "run", "--path", str(root / "chroma"),
+                                   "--host", "127.0.0.1", "--port", str(port)], stdout=log, stderr=log,
+                                  cwd=root, env={**os.environ, "ANONYMIZED_TELEMETRY": "False"})
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and server.poll() is None:
+        try:
+            if httpx.get(f"{url}/api/v2/heartbeat", timeout=1).status_code == 200:
+                return server, url
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    server.kill()
+    raise SystemExit(f"the chroma server did not start; see {root / 'chroma.log'}")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--accounts", type=int, default=500)
@@ -49,6 +79,7 @@ def main() -> int:
     parser.add_argument("--settle", type=int, default=50, help="accounts before the RSS must stay flat")
     parser.add_argument("--timeout", type=float, default=3600.0)
     parser.add_argument("--keep", type=Path, help="data directory to keep (default: a temporary one)")
+    parser.add_argument("--chroma-server", action="store_true", help="the index in a Chroma server (CHROMA_URL)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
 
@@ -61,6 +92,9 @@ def main() -> int:
     inbox = AccountInbox(layout)
     # As the miner's supervisor starts it (neuron/module_process.py): fewer glibc heaps, unless set.
     env = {heap.ARENA_ENV: heap.ARENAS, **os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
+    chroma = None
+    if args.chroma_server:
+        chroma, env["CHROMA_URL"] = start_chroma(root)
     with (root / "module1.log").open("ab") as log:
         module1 = psutil.Popen([sys.executable, "-m", "content_miner.pipeline", "--data-dir", str(data),
                                 "--poll-seconds", "0.2"], stdout=log, stderr=log, stdin=None, env=env)
@@ -97,6 +131,9 @@ def main() -> int:
             if not batch.events:
                 time.sleep(0.2)
     finally:
+        server_mb = psutil.Process(chroma.pid).memory_info().rss / 2**20 if chroma and chroma.poll() is None else None
+        if chroma is not None:
+            chroma.terminate()
         module1.terminate()
         try:
             module1.wait(timeout=30)
@@ -109,7 +146,8 @@ def main() -> int:
     settled = [value for count, value in mb.items() if count >= args.settle]
     base = next((value for count, value in mb.items() if count >= args.settle), None)
     points = [n for n in (1, 10, 25, 50, 100, 200, 300, 400, 500, args.accounts) if n in mb]
-    print(f"Module 1 over {finished} accounts ({failed} failed), {args.posts} posts each, "
+    where = f"Chroma server ({server_mb:.0f} MB at the end)" if server_mb is not None else "embedded Chroma"
+    print(f"Module 1 over {finished} accounts ({failed} failed), {args.posts} posts each, index: {where}, "
           f"{time.monotonic() - began:.0f} s")
     print("accounts  RSS MB")
     for n in sorted(set(points)):

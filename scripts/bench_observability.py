@@ -16,7 +16,8 @@
    At 25, 50 and 75 % of each stage of each account, `MinerStageTracker.live(now=...)` predicts the
    stage's and the pipeline's remaining time; the error is |predicted - actual| / actual. Reported for
    the accounts after the first MIN_HISTORY (before them the ETA is the definitions' guess), as the
-   pipeline reports today (no progress), and as it would with progress (stage_progress) on stages 1-3.
+   pipeline reported before (no progress), and as it reports now (progress in Stages 1 and 3, the size
+   known at the start of Stages 2, 4 and 5, items on completion).
 4. stage_progress: the cost of a call dropped by the throttle (one write a second per account) and of a
    call that writes.
 
@@ -247,7 +248,12 @@ def replay_eta(root: Path, accounts: int, shape: dict[int, float], *, progress: 
                      for stage in STAGES}
         for stage in STAGES:
             tracker.stage_start(stage, f"Stage {stage}", user)
-            reports = progress and stage <= 3
+            # As the pipeline reports (pipeline.py): progress in Stage 1 (the X API's pages) and Stage 3
+            # (embedding batches); the size known at the start of Stages 2, 4 and 5; items on completion.
+            reports = progress and stage in (1, 3)
+            sized = progress and stage in (2, 4, 5)
+            if sized:
+                tracker.stage_progress(stage, 0, posts, user)
             elapsed = 0.0
             pace = [rng.uniform(0.8, 1.2) for _ in range(3)]  # items are not processed at one rate
             for point, fraction in enumerate((0.25, 0.5, 0.75)):
@@ -267,7 +273,7 @@ def replay_eta(root: Path, accounts: int, shape: dict[int, float], *, progress: 
                 stage_errors.append(abs(live.eta_s - actual) / actual * 100)
                 pipeline_errors.append(abs(live.pipeline_eta_s - actual_pipeline) / actual_pipeline * 100)
             clock.advance(durations[stage] - elapsed)
-            tracker.stage_complete(stage, f"Stage {stage} done", user, {"items": posts} if reports else None)
+            tracker.stage_complete(stage, f"Stage {stage} done", user, {"items": posts} if reports or sized else None)
         tracker.stage_complete(7, "Pipeline completed", user)
     tracker.close(10.0)
     return stage_errors, pipeline_errors, missing
@@ -331,7 +337,7 @@ def main() -> int:
             f"{stage}: {100 * shape[stage] / sum(shape.values()):.0f} %" for stage in STAGES))
         for progress in (False, True):
             stage_errors, pipeline_errors, missing = replay_eta(root, args.eta_accounts, shape, progress=progress)
-            what = "with progress on stages 1-3" if progress else "as reported today (no progress)"
+            what = "as the pipeline reports (progress 1, 3; sizes 2, 4, 5)" if progress else "without progress (before)"
             print(f"  {what}: stage ETA median |error| {statistics.median(stage_errors):.0f} % "
                   f"(p90 {pct(stage_errors, 90):.0f} %), pipeline ETA {statistics.median(pipeline_errors):.0f} % "
                   f"(p90 {pct(pipeline_errors, 90):.0f} %); {len(stage_errors):,} predictions"
