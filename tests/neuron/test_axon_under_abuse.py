@@ -229,3 +229,23 @@ def test_refused_requests_are_logged_once_per_caller_and_reason_then_as_a_count(
     new_lines = miner.lines()[first_line:]
     assert not [line for line in new_lines if "ERROR" in line]
     run(stranger.close())
+
+
+def test_an_input_header_bittensor_cannot_use_is_refused_400_and_never_logged_whole(
+        miner: MinerRun, client: MinerClient) -> None:
+    """bittensor logs an ERROR line with the whole header name for an unusable `bt_header_input_obj_*`
+    header: the gate refuses it first, counted with the other refusals; no line carries the name."""
+    url = f"http://127.0.0.1:{miner.axon_port}"
+    name = "bt_header_input_obj_" + "x" * 40_000
+    with httpx.Client(timeout=15) as http:
+        for bad in ({name: "e30="}, {"bt_header_input_obj_events_limit": "not base64 json"},
+                    {"bt_header_input_obj_username": "e30=" + "!" * 10}):
+            for _ in range(5):
+                path, headers, body = _signed(client)
+                answer = http.post(url + path, headers={**headers, **bad}, content=body)
+                assert answer.status_code == 400, answer.text
+                assert "input header" in answer.json()["message"], answer.text
+    _serving(client)
+    assert _long_lines(miner) == []
+    assert "Error while parsing 'input_obj' header" not in miner.log()
+    assert "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx" not in miner.log()

@@ -6,12 +6,18 @@ answers the same 403 from the `bt_header_dendrite_hotkey` header and the metagra
 caller costs a dict lookup. The blacklist functions attached to the axon still run for the requests let
 through (the same policy, so they only refuse what this gate could not see).
 
+It also refuses (400, counted like every refusal) a `bt_header_input_obj_*` header that bittensor
+could not use: a name that is not a field of the synapse, or a value that is not base64 JSON.
+bittensor would log an ERROR line for each such request, with the header's whole name in it.
+
 It also closes the connection after answers that refuse a request (400, 401, 403, 404, 408, 413, 415,
 422, 431): a client that is refused does not keep a connection open for the keep-alive time.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 from contextvars import ContextVar
 
@@ -20,6 +26,8 @@ from content_miner.neuron.body_limit import App, Message, Receive, Scope, Send
 from content_miner.neuron.refusal_log import RefusalLog
 
 HOTKEY_HEADER = b"bt_header_dendrite_hotkey"
+INPUT_MARK = b"bt_header_input_obj"  # bittensor looks for it anywhere in a header's name
+INPUT_PREFIX = INPUT_MARK + b"_"
 CLOSE_AFTER = frozenset({400, 401, 403, 404, 408, 413, 415, 422, 431})
 CLOSE = (b"connection", b"close")
 # The hotkey a request claims, for the refusal counts of requests bittensor could not parse into a synapse.
@@ -41,6 +49,11 @@ class AccessGate:
         if len(hotkeys) > 1:  # which one would bittensor read? neither
             await self._refuse(send, hotkey, 400, "more than one hotkey header",
                                "Improperly formatted request headers: more than one bt_header_dendrite_hotkey")
+            return
+        unusable = _unusable_input_header(scope)
+        if unusable is not None:
+            await self._refuse(send, hotkey, 400, "malformed input header", f"Improperly formatted request headers: "
+                               f"{unusable}")
             return
         reason = self.access.refusal(hotkey)
         claimed_hotkey.set(hotkey)
@@ -64,3 +77,30 @@ class AccessGate:
                     "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
                                 CLOSE]})
         await send({"type": "http.response.body", "body": body})
+
+
+def _synapse_fields() -> dict[str, frozenset[bytes]]:
+    from content_miner_protocol import ContentPlanSynapse, RecommendationImageSynapse, StageStatusSynapse
+
+    return {cls.__name__: frozenset(name.encode() for name in cls.model_fields)
+            for cls in (ContentPlanSynapse, StageStatusSynapse, RecommendationImageSynapse)}
+
+
+SYNAPSE_FIELDS = _synapse_fields()
+
+
+def _unusable_input_header(scope: Scope) -> str | None:
+    """What is wrong with the request's input headers, in a few words (never the header itself)."""
+    fields = SYNAPSE_FIELDS.get(str(scope.get("path", "")).strip("/"))
+    for name, value in scope.get("headers") or []:
+        if INPUT_MARK not in name:
+            continue
+        if fields is None:
+            return None  # an unknown route: bittensor answers 404 before it reads the headers
+        if not name.startswith(INPUT_PREFIX) or name[len(INPUT_PREFIX):] not in fields:
+            return "an input header that names no field of the synapse"
+        try:
+            json.loads(base64.b64decode(value, validate=True))
+        except (binascii.Error, ValueError, RecursionError):
+            return "an input header whose value is not base64 JSON"
+    return None

@@ -17,7 +17,7 @@ from content_miner.common.shutdown import ShutdownSignals, StopDuringStartUp, st
 
 if TYPE_CHECKING:
     from content_miner.tracker.definitions import StageDefinitions
-from content_miner.neuron.log_format import plain_console_lines
+from content_miner.neuron.log_format import bound_console_lines
 
 LOOPBACK = "127.0.0.1"
 TRACKER_LOGGER = "content_miner.tracker"
@@ -33,8 +33,7 @@ def configure_logging(config: Any, data_dir: Path) -> None:
     if config.logging.logging_dir:
         Path(config.logging.logging_dir).expanduser().mkdir(parents=True, exist_ok=True)
     bt.logging.set_config(config.logging)
-    if not sys.stdout.isatty():
-        plain_console_lines(bt.logging)
+    bound_console_lines(bt.logging, plain=not sys.stdout.isatty())
     if not (config.logging.debug or config.logging.trace or config.logging.info):
         bt.logging.set_info(True)
     # The stage tracker's repair warnings (a damaged stage log set aside, events kept for later) are
