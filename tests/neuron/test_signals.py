@@ -61,3 +61,23 @@ def test_module1_stopped_twice_in_a_row_exits_0_and_puts_the_account_back(tmp_pa
             module1.kill()
     text = log.read_text()
     assert "Traceback" not in text and "received SIGTERM while stopping; already stopping" in text
+
+
+def test_module1_stopped_while_it_loads_its_models_exits_0_without_a_traceback(tmp_path: Path) -> None:
+    """A stop right after 'Starting watchdog mode' (the embedder and the index loading) is a planned stop."""
+    data = tmp_path / "data"
+    log = tmp_path / "module1.log"
+    with log.open("wb") as out:
+        module1 = subprocess.Popen([sys.executable, str(MODULE1), "--data-dir", str(data), "--poll-seconds", "0.2"],
+                                   stdout=out, stderr=subprocess.STDOUT, env=module1_env())
+    try:
+        wait_for(lambda: "Starting watchdog mode" in log.read_text(), timeout=120, interval=0.01,
+                 what="Module 1 to start its watchdog")
+        module1.send_signal(signal.SIGTERM)
+        assert module1.wait(timeout=30) == 0
+    finally:
+        if module1.poll() is None:
+            module1.kill()
+    text = log.read_text()
+    assert "Traceback" not in text, text[-3000:]
+    assert "Received SIGTERM; stopped" in text or "Watchdog mode stopped" in text, text[-2000:]

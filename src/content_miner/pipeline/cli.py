@@ -125,7 +125,7 @@ def _run(args: argparse.Namespace, paths: layout.DataLayout, signals: ShutdownSi
         from content_miner.pipeline.inbox import AccountInbox
         from content_miner.pipeline.jobs import JobStore
         from content_miner.pipeline.modes import interrupt_on, run_direct
-        from content_miner.pipeline.pipeline import AccountPipeline
+        from content_miner.pipeline.pipeline import AccountPipeline, Shutdown
         from content_miner.pipeline.watchdog import InboxWatcher, WatchSettings
 
         try:
@@ -142,19 +142,23 @@ def _run(args: argparse.Namespace, paths: layout.DataLayout, signals: ShutdownSi
             return 3, f"another Module 1 is running on {paths.root}; drop an account file in {paths.inbox} instead"
         stop = threading.Event()
         interrupt_on(signals, stop)  # from now on a signal stops between accounts or interrupts a stage
-    if request is not None:
-        return run_direct(pipeline, request, force_fresh=args.force_fresh)
     try:
-        store = JobStore(paths.jobs)
-    except (OSError, sqlite3.Error) as exc:
-        return 2, f"cannot open the job records {paths.jobs}: {exc}"
-    watcher = InboxWatcher(pipeline, AccountInbox(paths), store, WatchSettings(
-        wait_seconds=args.wait_seconds, poll_seconds=args.poll_seconds, once=args.once,
-        keep_days=args.keep_days, keep_files=args.keep_files), stop)
-    try:
-        watcher.run()
-    except Exception as exc:  # start-up failure, already reported as a failed Stage 0
-        return 1, " ".join(str(exc).split())
+        if request is not None:
+            return run_direct(pipeline, request, force_fresh=args.force_fresh)
+        try:
+            store = JobStore(paths.jobs)
+        except (OSError, sqlite3.Error) as exc:
+            return 2, f"cannot open the job records {paths.jobs}: {exc}"
+        watcher = InboxWatcher(pipeline, AccountInbox(paths), store, WatchSettings(
+            wait_seconds=args.wait_seconds, poll_seconds=args.poll_seconds, once=args.once,
+            keep_days=args.keep_days, keep_files=args.keep_files), stop)
+        try:
+            watcher.run()
+        except Exception as exc:  # start-up failure, already reported as a failed Stage 0
+            return 1, " ".join(str(exc).split())
+    except Shutdown:  # a stop outside any account's stages (the models loading, between cycles): nothing to undo
+        logger.info("Received %s; stopped", signals.first)
+        return 0, ""
     if signals.first is not None:
         logger.info("Received %s; stopped", signals.first)
     logger.info("Watchdog mode stopped: %d accounts processed, %d failed", watcher.processed, watcher.failed)

@@ -58,6 +58,9 @@ class InboxWatcher:
         except EXPECTED_FAILURES as exc:
             stage_failed(0, f"Watchdog mode could not start: {one_line(exc)}")
             raise
+        except Shutdown:  # stopped while starting: a planned stop, not a failure (the entry point exits 0)
+            stage_failed(0, "Interrupted: Module 1 is shutting down", details={"interrupted": True})
+            raise
         stage_complete(0, "Watchdog mode initialized successfully")
         after_work = False
         try:
