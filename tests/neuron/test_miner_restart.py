@@ -62,3 +62,28 @@ def test_a_stage_left_running_by_a_killed_miner_is_closed_when_it_starts_again(
     assert status.current and not [entry for entry in status.current
                                    if entry.status == "running" and entry.since == stale["since"]]
     assert second.stop() == 0
+
+
+def test_a_request_accepted_before_a_restart_is_refused_as_a_replay_after_it(
+        start_miner: Callable[..., MinerRun]) -> None:
+    import httpx
+
+    from content_miner_protocol import StageStatusSynapse
+
+    first = start_miner("--no_sample")
+    first.wait_line("Stage monitoring activated")
+    keys = mock_keys(first.data_dir)
+    client = MinerClient(keys.validator, axon_info(keys.miner_hotkey, keys.miner_coldkey, "127.0.0.1",
+                                                   first.axon_port))
+    # A long timeout header: bittensor's age check alone would let the replay through for a minute.
+    path, headers, body = client.signed_request(StageStatusSynapse(events_limit=1), timeout=60.0)
+    assert httpx.post(f"http://127.0.0.1:{first.axon_port}{path}", headers=headers, content=body,
+                      timeout=30).status_code == 200
+    assert first.stop() == 0
+    second = start_miner("--no_sample", data_dir=first.data_dir)
+    second.wait_line("Stage monitoring activated")
+    replay = httpx.post(f"http://127.0.0.1:{second.axon_port}{path}", headers=headers, content=body, timeout=30)
+    assert replay.status_code == 401 and "predates the miner's start" in replay.text, replay.text
+    fresh = client.signed_request(StageStatusSynapse(events_limit=1), timeout=60.0)
+    assert httpx.post(f"http://127.0.0.1:{second.axon_port}{fresh[0]}", headers=fresh[1], content=fresh[2],
+                      timeout=30).status_code == 200

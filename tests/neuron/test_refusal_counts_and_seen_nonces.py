@@ -149,3 +149,14 @@ def test_the_verifier_checks_the_signature_before_it_remembers_a_nonce() -> None
     with pytest.raises(RequestRefused) as old:
         verifier.verify(old_format)
     assert old.value.kind == "old nonce format"
+
+
+def test_a_request_signed_before_the_miner_started_is_refused_and_odd_timeouts_change_nothing() -> None:
+    """A replay of what an earlier run accepted: that run's cache is gone, so its nonces are refused."""
+    cache, _ = seen(not_before_ns=NOW - 5 * NANOS)
+    with pytest.raises(RequestRefused, match="predates the miner's start"):
+        accept(cache, NOW - 6 * NANOS)
+    for odd in (float("inf"), float("nan"), 1e300, -5.0):  # the header is not signed: it cannot widen the window
+        accept(cache, NOW - 3 * NANOS, uuid=f"u{odd}", timeout=odd)
+    with pytest.raises(RequestRefused, match="Nonce is too old"):
+        accept(cache, NOW - 4 * NANOS - 1, uuid="late", timeout=float("inf"))

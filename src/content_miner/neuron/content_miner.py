@@ -129,7 +129,9 @@ class ContentMiner:
             jobs=AccountJobs(self.paths, self.jobs, stages, module2, job_policy), stages=stages, module2=module2,
             access=access,
             limiter=RateLimiter(config.blacklist.requests_per_minute, config.blacklist.burst),
-            verifier=RequestVerifier(self.chain.wallet.hotkey.ss58_address, SeenNonces(config.axon.nonce_window)),
+            # Nonces from before this start are refused: an earlier run's accepted requests are not in the cache.
+            verifier=RequestVerifier(self.chain.wallet.hotkey.ss58_address,
+                                     SeenNonces(config.axon.nonce_window, not_before_ns=time.time_ns())),
             refusals=self.refusals, module_states=self.supervisor.states, logger=bt.logging, mode=MODE,
         )
         self.axon = build_axon(self.chain.wallet, config, handlers, mock=self.chain.mock)

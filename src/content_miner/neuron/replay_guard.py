@@ -18,6 +18,7 @@ oldest nonces are forgotten and every nonce up to the newest forgotten one is re
 from __future__ import annotations
 
 import heapq
+import math
 import sys
 import threading
 import time
@@ -46,7 +47,10 @@ class SeenNonces:
     """The (hotkey, uuid, nonce) of accepted requests while their nonces are within the window."""
 
     def __init__(self, window_s: float, *, max_entries: int = MAX_SEEN,
-                 clock_ns: Callable[[], int] = time.time_ns) -> None:
+                 clock_ns: Callable[[], int] = time.time_ns, not_before_ns: int = 0) -> None:
+        """`not_before_ns`: nonces up to it are refused (the miner's start: what an earlier run of the
+        miner accepted is not in this cache, so a replay of it must not pass either)."""
+        self.not_before_ns = not_before_ns
         self.window_ns = int(window_s * NANOS)
         self.max_entries = max_entries
         self.clock_ns = clock_ns
@@ -61,7 +65,11 @@ class SeenNonces:
     def check(self, hotkey: str, uuid: str, nonce: int, timeout_s: float | None) -> None:
         """Raises RequestRefused unless the nonce is fresh and unseen (without remembering it)."""
         now = self.clock_ns()
-        max_age_ns = min(BITTENSOR_DELTA_NS + int((timeout_s or 0) * NANOS), self.window_ns)
+        if nonce <= self.not_before_ns:
+            raise RequestRefused("nonce predates the miner's start",
+                                 "Nonce predates the miner's start: sign the request again")
+        stretch = timeout_s if timeout_s is not None and math.isfinite(timeout_s) and timeout_s > 0 else 0.0
+        max_age_ns = min(BITTENSOR_DELTA_NS + int(min(stretch, self.window_ns / NANOS) * NANOS), self.window_ns)
         if nonce <= now - max_age_ns:
             raise RequestRefused("nonce is too old", f"Nonce is too old: the request was {(now - nonce) / NANOS:.1f} s "
                                                      f"old, at most {max_age_ns / NANOS:.1f} s are accepted")
