@@ -136,3 +136,39 @@ def test_a_synapse_request_never_names_a_source_file(tmp_path: Path) -> None:
                                              "max_posts": 50}
     bad = asyncio.run(jobs.submit("twitter", "a/../b", submitter="v"))
     assert bad.state == "rejected" and "invalid username" in bad.message
+
+
+def test_a_failed_refresh_keeps_serving_the_plan_of_an_earlier_run(tmp_path: Path) -> None:
+    """One validator's `force_fresh` that fails must not hide a finished plan from everyone for the
+    cool-down: the answer is `done` with that plan, and says the refresh failed and when to retry."""
+    from support.module2 import Module2, write_plan
+    from support.plans import make_plan
+
+    data = tmp_path / "data"
+    plan = make_plan("creator", count=2)
+    write_plan(data, plan)
+    module2 = Module2(data, tmp_path / "module2.log", tmp_path / "home").start()
+    try:
+        served = module2.wait_ready("twitter", "creator")
+        paths = DataLayout(data)
+        jobs = AccountJobs(paths, JobStore(paths.jobs),
+                           StageView(MinerStageTracker(paths.status_file, source="miner")),
+                           Module2Client(f"http://127.0.0.1:{module2.port}", timeout_s=5.0),
+                           JobPolicy(retry_cooldown_s=3600))
+        key = AccountKey("twitter", "creator")
+        first = jobs.store.submit(key, submitter="validator-a", limits=JobLimits()).job
+        jobs.store.start(first.id)
+        jobs.store.finish(first.id, plan_fingerprint=served["plan_sha256"], recommendations=2)
+        assert submit(jobs, "creator")[0] == "queued"  # force_fresh: a new run
+        refresh = jobs.store.latest(key)
+        jobs.store.start(refresh.id)
+        jobs.store.fail(refresh.id, "Stage 1 failed: Failed to scrape profile: no X API bearer token")
+        for force_fresh in (False, True):
+            answer = asyncio.run(jobs.submit("twitter", "creator", submitter="validator-b", force_fresh=force_fresh))
+            assert answer.state == "done" and answer.plan is not None and answer.plan["username"] == "creator"
+            assert "the last refresh failed: Stage 1 failed" in answer.message, answer.message
+            assert "a retry is allowed" in answer.message
+            assert answer.retry_after is not None and answer.retry_after > time.time() + 3500
+        assert len(jobs.store.in_state("queued")) == 0
+    finally:
+        module2.stop()

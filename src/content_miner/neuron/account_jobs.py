@@ -4,7 +4,8 @@ For one account key:
 - a job queued or running: `queued` (with its place in Module 1's fair order) or `in_progress` (with
   its stage); asking again never queues it twice;
 - its last job failed less than the cool-down ago: `failed`, with the reason and when a retry is
-  allowed (polling does not start a new scrape every time);
+  allowed (polling does not start a new scrape every time); or `done` with the plan of an earlier run
+  when there is one, the failure and the retry time in the message;
 - a plan done (unless `force_fresh`): `done`, with the plan Module 2 serves once it serves that job's
   plan (the fingerprints match);
 - otherwise a new job, unless the submitter's or the queue's limit says no (`rejected`, with why).
@@ -15,12 +16,12 @@ from __future__ import annotations
 
 import asyncio
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from content_miner.common.account import AccountKey
 from content_miner.common.layout import DataLayout
-from content_miner.neuron.module2_client import Module2Client
+from content_miner.neuron.module2_client import Module2Client, Module2Unavailable
 from content_miner.neuron.stage_view import StageView
 from content_miner.pipeline.account import AccountFileError, parse_account
 from content_miner.pipeline.inbox import AccountInbox
@@ -77,9 +78,17 @@ class AccountJobs:
         if latest is not None and latest.state == FAILED:
             retry_at = (latest.finished_at or latest.updated_at) + self.policy.retry_cooldown_s
             if time.time() < retry_at:
-                return PlanAnswer(FAILED_STATE, f"{latest.failure_reason or 'failed'}; a retry is allowed from "
-                                  f"{time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime(retry_at))}",
-                                  retry_after=retry_at)
+                failure = (f"{latest.failure_reason or 'failed'}; a retry is allowed from "
+                           f"{time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime(retry_at))}")
+                # A refresh that failed does not hide the plan an earlier run made: it is still served.
+                try:
+                    earlier = await self._done(key, None)
+                except Module2Unavailable:
+                    earlier = None
+                if earlier is not None and earlier.state == DONE_STATE:
+                    return replace(earlier, message=f"{earlier.message} (from an earlier run; the last refresh "
+                                                    f"failed: {failure})", retry_after=retry_at)
+                return PlanAnswer(FAILED_STATE, failure, retry_after=retry_at)
         if not request.force_fresh:
             done = await self._done(key, latest)
             if done is not None:
