@@ -173,6 +173,7 @@ def test_query_miner_script_prints_each_answer_and_exits_0(miner: MinerRun, tmp_
                         r"'Module 2': 'Running'\} \| accounts: \d+", lines[0]), lines[0]
     assert re.search(rf"^     module1 +{USERNAME.lower()} +Stage 7 Complete - completed: Pipeline completed - \d+ "
                      "recommendations generated$", done.stdout, re.MULTILINE), done.stdout
+    assert re.search(r"^     module1 +- +Stage 0 Initialization - idle: ", done.stdout, re.MULTILINE), done.stdout
     assert re.search(r"^✅ ContentPlan: HTTP 200 \| state: done \| message: \d+ recommendations$", done.stdout,
                      re.MULTILINE), done.stdout
     assert re.search(r"^     #1 rec-\w+: .+", done.stdout, re.MULTILINE), done.stdout

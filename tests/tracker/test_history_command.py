@@ -187,3 +187,5 @@ def test_missing_log_and_bad_window_are_one_line_each(tmp_path: Path) -> None:
     assert not (tmp_path / "nowhere").exists()
     bad = _run("--data-dir", str(tmp_path), "--since", "yesterday")
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "not a duration" in bad.stderr
+    ages = _run("--data-dir", str(tmp_path), "--since", "99999999d")
+    assert ages.returncode == 2 and ages.stderr.count("\n") == 1 and "at most 3650d" in ages.stderr

@@ -83,3 +83,18 @@ def test_watch_refreshes_until_interrupted(tmp_path: Path) -> None:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+def test_a_reader_that_stops_early_ends_it_quietly(tmp_path: Path) -> None:
+    tracker = MinerStageTracker(tmp_path / "miner_status.json")
+    for number in range(400):  # a JSON answer far larger than the pipe's buffer
+        tracker.stage_start(3, "Indexing 50 posts in vector database", f"account{number:04d}", source="module1")
+    tracker.close()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MINER_")}
+    command = subprocess.Popen([*COMMAND, "--data-dir", str(tmp_path), "--json"], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, env=env)
+    assert command.stdout is not None and command.stderr is not None
+    assert command.stdout.read(100).startswith(b"{")
+    command.stdout.close()  # as `| head -c 100` does
+    assert command.wait(timeout=60) == 0
+    assert b"Traceback" not in command.stderr.read()

@@ -81,7 +81,7 @@ async def run(args: argparse.Namespace) -> int:
         for entry in status.current or []:
             who = entry.username or "-"
             print(f"     {entry.source:8} {who:16} Stage {entry.stage_number} {entry.stage_name}"
-                  f" - {entry.status}: {entry.message}")
+                  f" - {entry.state or entry.status}: {entry.message}")  # idle, stalled... as the miner judges
         deadline = time.monotonic() + args.wait
         force = args.force_fresh
         while True:
@@ -90,7 +90,8 @@ async def run(args: argparse.Namespace) -> int:
             stage = (f"Stage {plan.stage.stage_number} {plan.stage.stage_name} - {plan.stage.status}"
                      if plan.stage else None)
             ok = show("ContentPlan", plan, state=plan.state, message=plan.message, stage=stage)
-            if not ok or plan.state in ("done", "failed", "rejected") or time.monotonic() >= deadline:
+            ok &= plan.state not in ("failed", "rejected")  # answered, but no plan: the check did not pass
+            if not ok or plan.state == "done" or time.monotonic() >= deadline:
                 all_ok &= ok
                 break
             await asyncio.sleep(2.0)

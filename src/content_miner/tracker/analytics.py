@@ -36,6 +36,9 @@ _NUMBER = re.compile(r"(?<![\w.])\d+(?:\.\d+)?")
 _CLASSIFIER = re.compile(r"(?:HTTP|status|code)[\s:/=-]*$", re.IGNORECASE)
 
 
+MAX_WINDOW_S = 3650 * 86400.0  # ten years: older than any stage log, and a date Python can still show
+
+
 def parse_since(text: str) -> float:
     """`30m`, `24h`, `7d`, `2w`, `90s` (or a plain number of seconds) -> seconds; ValueError otherwise."""
     match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhdw]?)\s*", text or "")
@@ -44,6 +47,8 @@ def parse_since(text: str) -> float:
     seconds = float(match.group(1)) * _UNITS[match.group(2) or "s"]
     if not math.isfinite(seconds) or seconds <= 0:
         raise ValueError(f"not a duration: {text!r} (must be more than 0)")
+    if seconds > MAX_WINDOW_S:
+        raise ValueError(f"too long a window: {text!r} (at most 3650d)")
     return seconds
 
 
