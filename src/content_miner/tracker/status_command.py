@@ -121,7 +121,8 @@ def _main(argv: list[str] | None = None) -> int:
                              pipeline_eta_s=row.live.pipeline_eta_s, pipeline_eta_p90_s=row.live.pipeline_eta_p90_s)
         print(json.dumps(state, indent=2, ensure_ascii=False))
         return 0
-    console = Console()
+    # Not a terminal (a pipe, a file): wide enough that rows are not folded at 80 columns.
+    console = Console() if sys.stdout.isatty() else Console(width=240)
     if not args.watch:
         console.print(build_table(path))
         return 0
