@@ -236,3 +236,14 @@ def test_the_log_has_the_designed_schema_for_analytics(status_path: Path) -> Non
                for row in db.execute("PRAGMA index_list(events)")}
     assert sorted(indexes.values()) == [["source", "stage_number", "ts"], ["username", "seq"]]
     assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_the_spec_test_script_without_pytest_says_so_in_one_line(tmp_path: Path) -> None:
+    """`python test_stage_tracking.py` in the venv of the README's first command (no dev extra)."""
+    (tmp_path / "pytest.py").write_text("raise ImportError(\"No module named 'pytest'\")\n")
+    env = {**os.environ, "PYTHONPATH": str(tmp_path), "PYTHONDONTWRITEBYTECODE": "1"}
+    done = subprocess.run([sys.executable, str(REPO / "test_stage_tracking.py")], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
+    (line,) = done.stderr.splitlines()
+    assert "install the dev extra" in line and "--demo" in line
