@@ -43,41 +43,31 @@ def test_a_second_signal_while_stopping_is_one_line_and_changes_nothing(start_mi
     assert "Traceback" not in log and "Miner stopped" in log
 
 
-def test_module1_stopped_twice_in_a_row_exits_0_and_puts_the_account_back(tmp_path: Path) -> None:
-    """pm2's tree kill sent each module SIGINT and then the miner's SIGTERM; Module 1 raised on both."""
-    data = tmp_path / "data"
+def _module1_signalled_after(tmp_path: Path, line: str, *signums: signal.Signals, poll: float = 0.1) -> str:
+    """Module 1 in watchdog mode, sent `signums` once its log shows `line`; it must exit 0. Its log."""
     log = tmp_path / "module1.log"
     with log.open("wb") as out:
-        module1 = subprocess.Popen([sys.executable, str(MODULE1), "--data-dir", str(data), "--poll-seconds", "0.2"],
-                                   stdout=out, stderr=subprocess.STDOUT, env=module1_env())
+        module1 = subprocess.Popen([sys.executable, str(MODULE1), "--data-dir", str(tmp_path / "data"),
+                                    "--poll-seconds", "0.2"], stdout=out, stderr=subprocess.STDOUT, env=module1_env())
     try:
-        wait_for(lambda: "Watchdog mode initialized successfully" in log.read_text(), timeout=120,
-                 what="Module 1 to start")
-        module1.send_signal(signal.SIGINT)
-        module1.send_signal(signal.SIGTERM)
+        wait_for(lambda: line in log.read_text(), timeout=120, interval=poll, what=f"Module 1 to log {line!r}")
+        for signum in signums:
+            module1.send_signal(signum)
         assert module1.wait(timeout=30) == 0
     finally:
         if module1.poll() is None:
             module1.kill()
-    text = log.read_text()
+    return log.read_text()
+
+
+def test_module1_stopped_twice_in_a_row_exits_0_and_puts_the_account_back(tmp_path: Path) -> None:
+    """pm2's tree kill sent each module SIGINT and then the miner's SIGTERM; Module 1 raised on both."""
+    text = _module1_signalled_after(tmp_path, "Watchdog mode initialized successfully", signal.SIGINT, signal.SIGTERM)
     assert "Traceback" not in text and "received SIGTERM while stopping; already stopping" in text
 
 
 def test_module1_stopped_while_it_loads_its_models_exits_0_without_a_traceback(tmp_path: Path) -> None:
     """A stop right after 'Starting watchdog mode' (the embedder and the index loading) is a planned stop."""
-    data = tmp_path / "data"
-    log = tmp_path / "module1.log"
-    with log.open("wb") as out:
-        module1 = subprocess.Popen([sys.executable, str(MODULE1), "--data-dir", str(data), "--poll-seconds", "0.2"],
-                                   stdout=out, stderr=subprocess.STDOUT, env=module1_env())
-    try:
-        wait_for(lambda: "Starting watchdog mode" in log.read_text(), timeout=120, interval=0.01,
-                 what="Module 1 to start its watchdog")
-        module1.send_signal(signal.SIGTERM)
-        assert module1.wait(timeout=30) == 0
-    finally:
-        if module1.poll() is None:
-            module1.kill()
-    text = log.read_text()
+    text = _module1_signalled_after(tmp_path, "Starting watchdog mode", signal.SIGTERM, poll=0.01)
     assert "Traceback" not in text, text[-3000:]
     assert "Received SIGTERM; stopped" in text or "Watchdog mode stopped" in text, text[-2000:]
