@@ -65,14 +65,14 @@ class SeenNonces:
     def check(self, hotkey: str, uuid: str, nonce: int, timeout_s: float | None) -> None:
         """Raises RequestRefused unless the nonce is fresh and unseen (without remembering it)."""
         now = self.clock_ns()
-        if nonce <= self.not_before_ns:
-            raise RequestRefused("nonce predates the miner's start",
-                                 "Nonce predates the miner's start: sign the request again")
         stretch = timeout_s if timeout_s is not None and math.isfinite(timeout_s) and timeout_s > 0 else 0.0
         max_age_ns = min(BITTENSOR_DELTA_NS + int(min(stretch, self.window_ns / NANOS) * NANOS), self.window_ns)
         if nonce <= now - max_age_ns:
             raise RequestRefused("nonce is too old", f"Nonce is too old: the request was {(now - nonce) / NANOS:.1f} s "
                                                      f"old, at most {max_age_ns / NANOS:.1f} s are accepted")
+        if nonce <= self.not_before_ns:
+            raise RequestRefused("nonce predates the miner's start",
+                                 "Nonce predates the miner's start: sign the request again")
         if nonce > now + self.window_ns:
             raise RequestRefused("nonce is in the future",
                                  f"Nonce is {(nonce - now) / NANOS:.1f} s ahead of the miner's clock, at most "
