@@ -144,6 +144,8 @@ def test_malformed_bodies_with_a_valid_signature_get_400_422_or_415_with_the_rea
         (json.dumps({"events_limit": 7}).encode(), {}, 400,
          "the body is not the one whose hash was signed (computed_body_hash)"),
         (b"", {}, 422, "the body is not valid JSON"),
+        (b"\xff\xfe not json {{{", {}, 422, "the body is not valid JSON"),  # not UTF-8
+        (b'{"events_limit":' + b"[" * 5000 + b"]" * 5000 + b"}", {}, 422, "the body is not valid JSON"),
         (b"{}", {"content-type": "text/plain"}, 415, "content-type must be application/json"),
     ]
     with httpx.Client(timeout=15) as http:

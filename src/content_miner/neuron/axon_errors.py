@@ -35,14 +35,18 @@ from bittensor.core.errors import (
     UnknownSynapseError,
 )
 from bittensor.core.synapse import Synapse, TerminalInfo
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from content_miner.neuron.access_gate import claimed_hotkey
 from content_miner.neuron.refusal_log import RefusalLog, short_text
 from content_miner.neuron.replay_guard import RequestRefused
+
+FASTAPI_PARSE_FAILURE = "There was an error parsing the body"  # fastapi/routing.py, status 400
 
 MESSAGE_CHARS = 300  # of a status message sent back (bittensor puts it in a header and the body)
 HOTKEY_HEADER = "bt_header_dendrite_hotkey"
@@ -160,7 +164,7 @@ def body_check(synapse_classes: dict[str, Any]) -> Callable[[Request], Coroutine
         name = request.url.path.split("/")[1]
         try:
             body = json.loads(await request.body())
-        except ValueError as err:
+        except (ValueError, RecursionError) as err:  # not UTF-8 or not JSON; nested past Python's limit
             raise MalformedRequest(422, "malformed body", f"the body is not valid JSON: {err}") from None
         if not isinstance(body, dict):
             raise MalformedRequest(422, "malformed body", f"the body must be a JSON object, got {type(body).__name__}")
@@ -204,5 +208,16 @@ def install(axon: bt.Axon, refusals: RefusalLog) -> None:
         refusals.record(request.headers.get(HOTKEY_HEADER), 422, "malformed body", message)
         return JSONResponse(status_code=422, content={"message": message})
 
+    async def unparsable(request: Request, exc: Exception) -> Response:
+        """FastAPI's own parse of the body, before the body check, fails on bytes that are not UTF-8
+        or JSON nested past Python's limit: a 400 without a reason. Answered as the body check would."""
+        assert isinstance(exc, StarletteHTTPException)
+        if exc.status_code != 400 or exc.detail != FASTAPI_PARSE_FAILURE:
+            return await http_exception_handler(request, exc)
+        message = "the body is not valid JSON (not UTF-8, or nested too deep)"
+        refusals.record(request.headers.get(HOTKEY_HEADER), 422, "malformed body", message)
+        return JSONResponse(status_code=422, content={"message": message})
+
     axon.app.add_exception_handler(MalformedRequest, malformed)
     axon.app.add_exception_handler(RequestValidationError, invalid)
+    axon.app.add_exception_handler(StarletteHTTPException, unparsable)
