@@ -129,6 +129,8 @@ def test_connections_over_the_cap_are_answered_503_and_the_miner_serves_again_af
     assert len(refused) >= extra  # connections the miner held already (other clients) only add to them
     assert {(answer.status, answer.message) for answer in refused} == {
         (503, f"more than {MAX_CONNECTIONS} connections at once")}
+    told = miner.wait_line(r"503 too many connections")
+    assert "WARNING" in miner.lines()[told], "load, not an error of the miner's"
     wait_for(lambda: run(client.status()).dendrite.status_code == 200, timeout=20, interval=0.5,
              what="the miner to serve again")
 

@@ -25,9 +25,9 @@ class MockKeys:
     miner_coldkey: str
 
 
-def mock_keys(data_dir: Path) -> MockKeys:
+def mock_keys(data_dir: Path | str) -> MockKeys:
     """The wallets a `--mock` miner created in its data directory (read, never created here)."""
-    wallets = DataLayout(data_dir).wallets
+    wallets = DataLayout(Path(data_dir)).wallets
     if not (wallets / VALIDATOR_WALLET).is_dir():
         raise FileNotFoundError(f"no mock wallets in {wallets} (start the miner with --mock --data-dir {data_dir})")
     validator = bt.Wallet(name=VALIDATOR_WALLET, hotkey=HOTKEY, path=str(wallets))

@@ -99,7 +99,8 @@ class RefusalLog:
                     if len(self._unlisted_callers) < self.max_keys:
                         self._unlisted_callers.add(caller)
                 else:
-                    entry = self._keys[key] = _Key(count=1, detail=detail, error=status >= 500)
+                    # A server error is the miner's fault (ERROR); a 503 (too many connections) is load (WARNING).
+                    entry = self._keys[key] = _Key(count=1, detail=detail, error=status >= 500 and status != 503)
                     lines.append(self._line(key, entry, now, first=True))
             else:
                 entry.count += 1
