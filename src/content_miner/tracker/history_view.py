@@ -87,8 +87,10 @@ def tables(report: HistoryReport, *, since: str, log: Path) -> list[Table]:
     for column in ("Source", "Stage", "Failures", "Accounts", "Last", "Reason (latest message)"):
         failures.add_column(column, overflow="fold")
     for reason in report.failures:
+        # The latest message as written, under the grouped reason when it says more.
+        text = reason.reason if reason.example == reason.reason else f"{reason.reason}\n[dim]{reason.example}[/]"
         failures.add_row(reason.source, f"{reason.stage_number} {reason.stage_name}", str(reason.count),
-                         str(reason.accounts), clock(reason.last_at), f"{reason.reason}\n[dim]{reason.example}[/]")
+                         str(reason.accounts), clock(reason.last_at), text)
     if not report.failures:
         failures.caption = "no failure in the window"
     return [stages, slow, failures]
