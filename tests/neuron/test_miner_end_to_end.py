@@ -122,6 +122,8 @@ def test_submitted_account_goes_through_every_stage_to_a_plan_and_an_image(
                          (4, "Time Series Analysis"), (5, "Content Generation"), (6, "Exportation")]:
         steps += [rf"INFO.*⚙️  Stage {number} - {name} {who}: ", rf"INFO.*✅ Stage {number} Complete - {name} {who} - "]
     steps.append(rf"INFO.*✅ Stage 7 Complete - Complete {who} - Pipeline completed - \d+ recommendations generated")
+    # The job is done once Module 1 wrote Stage 7; the miner's reporter logs it at its next poll.
+    miner.wait_line(steps[-1], timeout=30)
     _in_order(miner.lines(), steps)
     # Module 2's own stages for the new plan (it renders the images after Module 1 exported it).
     miner.wait_line(rf"✅ \[Module 2\] Stage 1 Complete - Image Rendering for {USERNAME.lower()} - Rendered \d+ images",
