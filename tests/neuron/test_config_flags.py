@@ -10,31 +10,16 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from content_miner.neuron.cli import main
 from content_miner.neuron.config import build_config
 from content_miner.neuron.config_checks import check_config
 from content_miner.neuron.shutdown_budget import MAX_STOP_TIMEOUT_S
+from support.flags import refusal
 
 
 @pytest.fixture(autouse=True)
 def _restore_bittensor_env(monkeypatch: pytest.MonkeyPatch) -> None:
     # build_config sets BT_NO_PARSE_CLI_ARGS for bt.Config: put it back after each test.
     monkeypatch.setenv("BT_NO_PARSE_CLI_ARGS", "true")
-
-
-def refusal(capsys: pytest.CaptureFixture[str], tmp_path: Path, *flags: str) -> str:
-    """The one line main() prints for `flags` (exit code 2 checked); nothing may be written."""
-    data_dir = tmp_path / "data"
-    try:
-        code = main(["--mock", "--data-dir", str(data_dir), *flags])
-    except SystemExit as exit_:  # argparse's own errors
-        code = exit_.code
-    err = capsys.readouterr().err
-    assert code == 2, (code, err)
-    lines = err.splitlines()
-    assert len(lines) == 1 and lines[0].startswith("neurons/miner.py: error: "), err
-    assert not data_dir.exists()
-    return lines[0].removeprefix("neurons/miner.py: error: ")
 
 
 @pytest.mark.parametrize(("flags", "reason"), [

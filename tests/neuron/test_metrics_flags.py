@@ -15,9 +15,9 @@ import pytest
 
 from content_miner.common.endpoints import read_endpoint
 from content_miner.common.layout import DataLayout
-from content_miner.neuron.cli import main
 from content_miner.neuron.config import build_config
 from content_miner.neuron.config_checks import check_config
+from support.flags import refusal
 from support.miner import MinerRun
 from support.waiting import wait_for
 
@@ -27,21 +27,6 @@ HOST_RULE = "--metrics.host must be an IP address (127.0.0.1, ::1, 0.0.0.0, ...)
 @pytest.fixture(autouse=True)
 def _restore_bittensor_env(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("BT_NO_PARSE_CLI_ARGS", "true")  # build_config sets it for bt.Config: put it back
-
-
-def refusal(capsys: pytest.CaptureFixture[str], tmp_path: Path, *flags: str) -> str:
-    """The one line main() prints for `flags` (exit code 2 checked); nothing may be written."""
-    data_dir = tmp_path / "data"
-    try:
-        code = main(["--mock", "--data-dir", str(data_dir), *flags])
-    except SystemExit as exit_:  # argparse's own errors
-        code = exit_.code
-    err = capsys.readouterr().err
-    assert code == 2, (code, err)
-    lines = err.splitlines()
-    assert len(lines) == 1 and lines[0].startswith("neurons/miner.py: error: "), err
-    assert not data_dir.exists()
-    return lines[0].removeprefix("neurons/miner.py: error: ")
 
 
 @pytest.mark.parametrize(("flags", "reason"), [
