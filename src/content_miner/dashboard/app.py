@@ -34,13 +34,14 @@ from starlette.staticfiles import StaticFiles
 
 from content_miner.common.account import AccountKey, InvalidAccount
 from content_miner.tracker.read_only import LogUnreadable
+from content_miner.tracker.stages import STATUSES
 
 from . import files
 from .access import Access
 from .accounts import SORT_KEYS, sort_rows
 from .history import BadWindow, HistoryCache
 from .hub import LiveHub, TooManyViewers, sse, to_json
-from .queries import MAX_PAGE, STATUSES, EventFilter, account_events, account_exists, events_page, running_stages
+from .queries import MAX_PAGE, EventFilter, account_events, account_exists, events_page, running_stages
 from .timeline import failures_of, runs_json, runs_of
 
 log = logging.getLogger("content_miner.dashboard")
@@ -131,7 +132,8 @@ class Dashboard:
             raise BadParameter("order must be asc or desc")
         offset = _int(request, "offset", 0, 0, 10**9) or 0
         limit = _int(request, "limit", 100, 1, MAX_PAGE) or 100
-        rows = list(self.hub.accounts().values())
+        every = self.hub.accounts()  # one refresh's rows, for the total and the page alike
+        rows = list(every.values())
         if query:
             rows = [row for row in rows if query in row["username"].lower()]
         if state in ("stalled", "crashed"):
@@ -139,7 +141,7 @@ class Dashboard:
         elif state:
             rows = [row for row in rows if row["state"] == state]
         ordered = sort_rows(rows, sort, order == "desc")
-        return JSONResponse({"total": len(self.hub.accounts()), "matched": len(ordered), "offset": offset,
+        return JSONResponse({"total": len(every), "matched": len(ordered), "offset": offset,
                              "limit": limit, "rows": ordered[offset:offset + limit]},
                             headers={"cache-control": "no-store"})
 

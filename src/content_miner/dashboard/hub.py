@@ -161,12 +161,6 @@ class LiveHub:
             assert self._overview is not None
             return self._overview
 
-    def log_end(self) -> LogEnd:
-        try:
-            return self.sources.read_log(log_end)
-        except Exception:
-            return self.end
-
     # -- the thread ---------------------------------------------------------------------------
 
     def _run(self) -> None:

@@ -15,13 +15,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from content_miner.tracker.stage_log import COLUMNS, CURRENT, event, last_seq, meta
-from content_miner.tracker.stages import COMPLETED, FAILED, RUNNING
+from content_miner.tracker.stages import COMPLETED, RUNNING
 
 MAX_PAGE = 200
 SCAN_ROWS = 20_000  # rows a filtered page of events reads at most
 ACCOUNT_EVENTS = 3_000  # an account's most recent events its page is built from
 MESSAGE_CHARS = 300  # a message as a page shows it
-STATUSES = (RUNNING, COMPLETED, FAILED)
 
 
 def short(text: object, limit: int = MESSAGE_CHARS) -> str:

@@ -8,13 +8,14 @@ quick (no network); each may fail, and the page then shows that part as unavaila
 
 from __future__ import annotations
 
-import os
 import sqlite3
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+
+import psutil
 
 from content_miner.common.layout import DataLayout
 from content_miner.pipeline.jobs import QueueSummary
@@ -71,14 +72,13 @@ def read_only_log(path: Path) -> LogReader:
 
 
 def rss_bytes(pid: int | None) -> int | None:
-    """A process's resident memory from /proc (Linux); None elsewhere or when it is gone."""
+    """A process's resident memory; None when it is gone."""
     if pid is None:
         return None
     try:
-        pages = int(Path(f"/proc/{pid}/statm").read_text().split()[1])
-    except (OSError, ValueError, IndexError):
+        return int(psutil.Process(pid).memory_info().rss)
+    except psutil.Error:
         return None
-    return pages * os.sysconf("SC_PAGE_SIZE")
 
 
 def modules_of(supervisor: ModuleSupervisor) -> list[ModuleFacts]:

@@ -119,7 +119,7 @@ class ContentMiner:
         logs = LogSettings(max_bytes=int(config.supervisor.log_max_mb * 2**20), keep=int(config.supervisor.log_keep))
         tracker = self.tracker
         self.supervisor = ModuleSupervisor(specs, policy, self.tracker, bt.logging, health=health, logs=logs,
-                                           live=lambda: tracker.live(rules=self.stall_rules))
+                                           live=lambda: active_stages(tracker, self.stall_rules))
         self.jobs = JobStore(self.paths.jobs)
         job_policy = JobPolicy(JobLimits(max_per_submitter=int(config.jobs.max_per_hotkey),
                                          max_queued=int(config.jobs.max_queued)),

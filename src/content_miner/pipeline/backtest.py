@@ -43,11 +43,12 @@ from content_miner.pipeline.backtest_report import (
 )
 from content_miner.pipeline.engagement_model import LEVEL_POSTS, spearman
 from content_miner.pipeline.format_advice import FORMAT_NAMES, compared, many_replies
+from content_miner.pipeline.generation import topic_model
 from content_miner.pipeline.models import Post
 from content_miner.pipeline.post_features import flag, slot_of, week_ids
 from content_miner.pipeline.slots import TOP, auc, random_slot_aucs
 from content_miner.pipeline.time_series import EngagementAnalysis, analyse
-from content_miner.pipeline.topics import LITTLE_TEXT, NO_SHARED_WORDS, STOP_WORDS, TopicModel, fit_topics, words
+from content_miner.pipeline.topics import LITTLE_TEXT, NO_SHARED_WORDS, STOP_WORDS, TopicModel, words
 
 DEFAULT_HOLDOUT: Final = 0.2
 MIN_PAST_POSTS: Final = 30
@@ -98,8 +99,7 @@ def run_backtest(posts: Sequence[Post], embeddings: np.ndarray, *, platform: str
                   np.asarray(embeddings[cut:], dtype=np.float64), y[:cut], y[cut:], values[cut:],
                   week_ids([p.created_at for p in future]))
     prediction = analysis.model.predict(future, data.future_vectors)
-    topics = fit_topics([p.text for p in past], [p.hashtags for p in past], data.past_vectors,
-                        np.array(analysis.level_residuals), own_names=[username])
+    topics = topic_model(past, data.past_vectors, analysis, username)
     topic_scores = topics.effects(data.future_vectors)
     neighbours = nearest_neighbour_baseline(data.past_vectors, data.y_past, data.future_vectors)
 

@@ -210,7 +210,3 @@ def postable(text: str, *, banned_numbers: Iterable[float] = (), limit: int = MA
     if len(text) > limit:
         text = text[: limit - 1].rsplit(" ", 1)[0].rstrip(" ,;:") + "…"
     return text
-
-
-def sentence_case(text: str) -> str:
-    return text[:1].upper() + text[1:] if text else text

@@ -54,11 +54,6 @@ def formula_for(posts: Sequence[Post]) -> EngagementFormula:
     return EngagementFormula(counts_replies=bool(posts) and known >= REPLIES_KNOWN_SHARE * len(posts))
 
 
-def engagement_of(posts: Sequence[Post]) -> np.ndarray:
-    """Engagement of each post under the account's formula (`formula_for`)."""
-    return formula_for(posts).of(posts)
-
-
 # Robust scale. Engagement is heavy-tailed (one viral post can hold half of an account's total),
 # so group comparisons use log1p(engagement) with each value clipped at 3.5 robust standard
 # deviations (Iglewicz and Hoaglin's outlier cut-off): one post moves a group's figure a bounded

@@ -180,22 +180,9 @@ def auc(inside: np.ndarray, values: np.ndarray) -> float | None:
 
 def random_slot_aucs(slots: np.ndarray, values: np.ndarray, eligible: Sequence[int], k: int,
                      draws: int = RANDOM_DRAWS, seed: int = SEED) -> np.ndarray:
-    """AUCs of `draws` random picks of `k` eligible slots (picks with no post inside are skipped)."""
-    pool = np.array(sorted(set(eligible)), dtype=np.int64)
-    if not len(pool) or not len(slots):
-        return np.zeros(0)
-    k = min(k, len(pool))
-    rng = np.random.default_rng(seed)
-    member = np.zeros((draws, 168), dtype=bool)
-    for row in range(draws):
-        member[row, rng.choice(pool, size=k, replace=False)] = True
-    inside = member[:, slots]  # (draws, posts)
-    n_in = inside.sum(axis=1)
-    n_out = len(slots) - n_in
-    ranks = rankdata(values)
-    rank_sums = inside.astype(np.float64) @ ranks
-    ok = (n_in > 0) & (n_out > 0)
-    return (rank_sums[ok] - n_in[ok] * (n_in[ok] + 1) / 2) / (n_in[ok] * n_out[ok])
+    """AUCs of `draws` random picks of `k` eligible slots (picks with no post inside are skipped): the
+    pooled check with one fold."""
+    return random_slot_aucs_pooled([(slots, eligible, k)], values, draws, seed)
 
 
 def _check(times: Sequence[datetime], residuals: np.ndarray, ranker: str, quantile: float) -> RankerCheck:

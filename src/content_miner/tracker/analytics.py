@@ -23,6 +23,7 @@ import re
 import sqlite3
 from dataclasses import dataclass, field
 
+from .live import percentile
 from .stages import COMPLETED, FAILED, RUNNING
 
 SAMPLE_LIMIT = 20_000  # durations per (source, stage) that percentiles are computed from
@@ -71,14 +72,6 @@ def bucket_size(span_s: float) -> float:
         if span_s / size <= MAX_BUCKETS:
             return float(size)
     return float(math.ceil(span_s / MAX_BUCKETS))
-
-
-def percentile(values: list[float], q: float) -> float:
-    """The q-th percentile (0-100) by linear interpolation (numpy's default); `values` sorted, non-empty."""
-    position = (len(values) - 1) * q / 100.0
-    low = math.floor(position)
-    high = min(low + 1, len(values) - 1)
-    return values[low] + (values[high] - values[low]) * (position - low)
 
 
 @dataclass(frozen=True)

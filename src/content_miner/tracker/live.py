@@ -47,9 +47,7 @@ class StageStats:
 
 
 def percentile(values: list[float], q: float) -> float:
-    """The q-th percentile (0-100) by linear interpolation; `values` must be sorted and non-empty."""
-    if len(values) == 1:
-        return values[0]
+    """The q-th percentile (0-100) by linear interpolation (numpy's default); `values` sorted, non-empty."""
     position = (len(values) - 1) * q / 100.0
     low = math.floor(position)
     high = min(low + 1, len(values) - 1)

@@ -71,17 +71,12 @@ def restarted_line() -> tuple[str, str]:
     return WARNING, "⚠️  Stage tracking: the stage log was recreated; following the new one"
 
 
-def status_line(mode: str, modules: dict[str, str], current: LiveStage | dict[str, Any] | None) -> str:
+def status_line(mode: str, modules: dict[str, str], current: LiveStage | None) -> str:
     """`📈 Miner Status: Mode: watchdog | Module 1: Running | ... | Stage: Vector Database - running (elonmusk)`,
     with how far it is and what is left when known (`40% | ETA 1m 20s`), `stalled`, or `idle`."""
     parts = [f"Mode: {mode}"] + [f"{name}: {state}" for name, state in modules.items()]
     stage = "idle"
-    if isinstance(current, dict):  # a plain `current` entry (the spec's shape)
-        if current.get("stage_name") and current.get("status") != "idle":
-            stage = _safe(f"{current['stage_name']} - {current.get('status', '')}")
-            if current.get("username"):
-                stage += f" ({_safe(current['username'])})"
-    elif current is not None and current.state != "idle" and current.stage_name:
+    if current is not None and current.state != "idle" and current.stage_name:
         stage = _safe(f"{current.stage_name} - {current.state}")
         if current.username:
             stage += f" ({_safe(current.username)})"

@@ -297,9 +297,10 @@ class LogWriter:
                 self.log.checkpoint()  # not under `_io`: see StageLog.checkpoint
             except sqlite3.Error as exc:
                 log.debug("stage tracker: checkpoint: %r", exc)
-        if self.retention is not None:  # the owner keeps the snapshot up with every writer's events
-            # ... and with their progress, which is no event (a writer frozen after it cannot show it)
-            self._snapshot_due = self._snapshot_due or self.read(log_version, (0, 0.0)) != self._snapshot_seq
+        if self.retention is not None and not self._snapshot_due and now >= self._next["snapshot"]:
+            # The owner keeps the snapshot up with every writer's events, and with their progress, which
+            # is no event (a writer frozen after it cannot show it); looked at only when it may be written.
+            self._snapshot_due = self.read(log_version, (0, 0.0)) != self._snapshot_seq
         if self._snapshot_due and now >= self._next["snapshot"]:
             self._next["snapshot"] = now + SNAPSHOT_EVERY_S
             self.write_snapshot()
