@@ -7,10 +7,10 @@ RSS at a few points and whether it stays within +/- 10 % of its value after `--s
 
     python scripts/bench_memory.py [--accounts 500] [--posts 40] [--settle 50] [--chroma-server] [--json]
 
-The vector index is the one thing that must grow with the accounts (about 2 KB per post indexed,
-held in memory by the embedded Chroma). `--chroma-server` runs `chroma run` on a loopback port and
-gives Module 1 `CHROMA_URL`, as an operator with many accounts would: then the index's memory is
-the server's, reported apart.
+With the embedded index (the default) the vector index is Module 1's: one collection per account,
+closed after each account, so it must not grow either. `--chroma-server` runs `chroma run` on a
+loopback port and gives Module 1 `CHROMA_URL`, as an operator sharing one index between processes
+would: then every account is in one collection held by the server, whose memory is reported apart.
 
 Loopback only, nothing downloaded; bounded by `--timeout` seconds overall.
 """

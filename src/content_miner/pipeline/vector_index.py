@@ -1,27 +1,39 @@
 """Stage 3, Vector Database: embed posts and keep them in Chroma, searchable per account.
 
-One collection per embedder (vectors of different models must never mix), every account in it,
-told apart by `platform` and `username` metadata. Document ids are `<platform>:<username>:<post_id>`.
+Vectors of different embedders never mix. Document ids are `<platform>:<username>:<post_id>`.
 Only new or edited posts are embedded and written (upserts); posts already stored with the same
 text are left alone (re-writing 10,000 unchanged posts took Chroma 90 s), and posts the account no
 longer has are deleted. Metadata holds what never changes for a post (account, id, time,
 hashtags), so changed counts cost no write.
 
+Chroma runs embedded (`PersistentClient` under `<data_dir>/vector_index`) or, when a URL is
+configured (`CHROMA_URL=http://127.0.0.1:8000`, read by the entry point), as a server: one
+PersistentClient directory belongs to one process, so several processes share an index through
+`chroma run`. The two keep posts differently, each for the memory of the process holding the index:
+- embedded: one collection per account (`account_collection_name`), and the client is closed after
+  every operation, so Module 1 holds one account's graph at a time, whatever the number of
+  accounts. A Chroma process keeps every collection it touched in memory until it closes (about
+  2.6 MB each, measured), and one shared collection is held whole (about 2 KB per post). An index
+  written by an earlier version as one shared collection is dropped once; its vectors come back
+  from the vector cache without embedding again.
+- server: one collection per embedder (`collection_name`), accounts told apart by `platform` and
+  `username` metadata. A server keeps what it touched, and per-account collections cost it four
+  times the memory of one shared collection (measured over 300 accounts).
+
 With the data directory's layout (`vector_cache.py`, the pipeline passes it), stored vectors are
 read from the account's local file while the index holds exactly the ids the file lists (one
-id-only query); otherwise they are read back from the index. New posts are embedded, then written.
-
-Chroma runs embedded (`PersistentClient` under `<data_dir>/vector_index`) or, when a URL is
-configured (`CHROMA_URL=http://127.0.0.1:8000`, read by the entry point), as a server: one PersistentClient directory
-belongs to one process, so several processes share an index through `chroma run`.
+id-only query); otherwise they are read back from the index. A cached vector of a post whose text
+is unchanged is reused even when the index lost the post (it is written back, not embedded).
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -95,7 +107,15 @@ def chroma_client(index_dir: Path, chroma_url: str | None) -> Any:
 
 
 def collection_name(embedder: Embedder) -> str:
+    """The embedder's name as Chroma allows it: the server's shared collection and the vector cache's folder."""
     return "posts-" + re.sub(r"[^A-Za-z0-9._-]", "-", embedder.name)
+
+
+def account_collection_name(embedder: Embedder, platform: str, username: str) -> str:
+    """The embedded index's collection of one account's posts for one embedder. A digest: Chroma names
+    are 3-63 characters, and usernames run to 100 characters and may start or end with `_` or `.`."""
+    digest = hashlib.blake2b(f"{embedder.name}\0{platform}\0{username}".encode(), digest_size=16).hexdigest()
+    return f"acct-{digest}"
 
 
 def document_id(platform: str, username: str, post_id: str) -> str:
@@ -113,28 +133,82 @@ def _metadata(platform: str, username: str, post: Post) -> dict[str, str | int |
     }
 
 
-class PostIndex:
-    """Posts of many accounts in one Chroma collection (embedded or server)."""
+@dataclass(frozen=True)
+class _Scope:
+    """Where one account's posts are: its collection, and the filter within it (None: the whole collection)."""
 
-    def __init__(self, client: Any, embedder: Embedder) -> None:
-        self._client = client
+    collection: Any
+    where: dict[str, Any] | None
+
+
+class PostIndex:
+    """Posts of many accounts in Chroma: one collection per account embedded, one shared on a server."""
+
+    def __init__(self, connect: Callable[[], Any], embedder: Embedder, *, per_account: bool) -> None:
+        self._connect = connect
         self._embedder = embedder
+        self.per_account = per_account
         self.name = collection_name(embedder)
+        self._client: Any = None
+        self._shared: Any = None
         try:
-            self._collection = client.get_or_create_collection(
-                self.name,
-                embedding_function=None,  # Chroma's default would download a model
-                configuration={"hnsw": {"space": "cosine"}},
-                metadata={"embedder": embedder.name, "dim": embedder.dim},
-            )
+            client = self._open_client()
             self.batch_size = int(client.get_max_batch_size())
+            if per_account:
+                self._drop_shared_collection(client)
+            else:
+                self._shared = self._collection(client, self.name, {})
+        except VectorIndexError:
+            raise
         except Exception as exc:
+            self.close()
             raise VectorIndexError(f"cannot open collection {self.name}: {exc}") from exc
+
+    def _open_client(self) -> Any:
+        if self._client is None:
+            self._client = self._connect()
+        return self._client
+
+    def _collection(self, client: Any, name: str, metadata: dict[str, str]) -> Any:
+        return client.get_or_create_collection(
+            name,
+            embedding_function=None,  # Chroma's default would download a model
+            configuration={"hnsw": {"space": "cosine"}},
+            metadata={"embedder": self._embedder.name, "dim": self._embedder.dim, **metadata},
+        )
+
+    def _drop_shared_collection(self, client: Any) -> None:
+        """An embedded index of an earlier version kept every account in one collection: drop it once."""
+        from chromadb.errors import NotFoundError
+
+        try:
+            stored = client.get_collection(self.name).count()
+        except NotFoundError:
+            return
+        client.delete_collection(self.name)
+        logger.info("Vector index: moved to one collection per account; the earlier shared collection (%d posts) "
+                    "was removed, its vectors come back from the vector cache as each account runs again", stored)
+
+    @contextmanager
+    def _scope(self, platform: str, username: str) -> Iterator[_Scope]:
+        """The account's collection for one operation. Embedded, the client is closed afterwards, so
+        Chroma lets go of the account's graph (only one account's is ever held)."""
+        if not self.per_account:
+            yield _Scope(self._shared, _account(platform, username))
+            return
+        try:
+            name = account_collection_name(self._embedder, platform, username)
+            collection = self._collection(self._open_client(), name, {"platform": platform, "username": username})
+            yield _Scope(collection, None)
+        finally:
+            self.close()
 
     def close(self) -> None:
         """Let go of the client and, for the embedded store, of Chroma's engine for this directory,
-        so opening it again starts afresh (Chroma keeps one engine per path for the whole process)."""
-        close = getattr(self._client, "close", None)
+        so opening it again starts afresh (Chroma keeps one engine per path while a client is open).
+        Embedded, the next operation opens it again."""
+        client, self._client = self._client, None
+        close = getattr(client, "close", None)
         try:
             if callable(close):
                 close()
@@ -145,22 +219,18 @@ class PostIndex:
     def open(cls, index_dir: Path, *, chroma_url: str | None = None, embedder: Embedder | None = None,
              layout: DataLayout | None = None) -> PostIndex:
         """The server's index when `chroma_url` is set, else the embedded one in `index_dir`.
-        With the data directory's `layout`, re-runs read stored vectors from its vector cache."""
-        index = cls(chroma_client(index_dir, chroma_url), embedder or load_embedder())
+        With the data directory's layout, re-runs read stored vectors from its vector cache."""
+        index = cls(lambda: chroma_client(index_dir, chroma_url), embedder or load_embedder(),
+                    per_account=not chroma_url)
         index.layout = layout
         return index
 
     layout: DataLayout | None = None
 
-    def _stored_ids(self, platform: str, username: str) -> set[str]:
-        return set(self._collection.get(where=_account(platform, username), include=[])["ids"])
-
-    def _stored(self, ids: list[str]) -> dict[str, tuple[bytes, np.ndarray]]:
+    def _stored(self, scope: _Scope, ids: list[str]) -> dict[str, tuple[bytes, np.ndarray]]:
         found: dict[str, tuple[bytes, np.ndarray]] = {}
         for start in range(0, len(ids), self.batch_size):
-            got = self._collection.get(
-                ids=ids[start : start + self.batch_size], include=["documents", "embeddings"]
-            )
+            got = scope.collection.get(ids=ids[start : start + self.batch_size], include=["documents", "embeddings"])
             for doc_id, text, vector in zip(got["ids"], got["documents"], got["embeddings"], strict=True):
                 found[doc_id] = (text_hash(text or ""), np.asarray(vector, dtype=np.float32))
         return found
@@ -173,15 +243,20 @@ class PostIndex:
         except InvalidAccount:
             return None
 
-    def _known(self, platform: str, username: str, stored_ids: set[str]) -> dict[str, tuple[bytes, np.ndarray]]:
-        """What the index holds for the account: document id -> (text hash, vector)."""
+    def _known(self, scope: _Scope, platform: str, username: str,
+               stored_ids: set[str]) -> tuple[dict[str, tuple[bytes, np.ndarray]], dict[str, tuple[bytes, np.ndarray]]]:
+        """What the index holds for the account (document id -> (text hash, vector)), and the cached
+        vectors of posts it does not hold (valid for the same text: the embedder is the same)."""
         path = self._cache_path(platform, username)
         cached = load_vectors(path, self._embedder.name, self._embedder.dim) if path is not None else None
+        from_cache = {doc_id: (digest, cached.vectors[row]) for doc_id, (digest, row) in cached.lookup().items()} \
+            if cached is not None else {}
         if cached is not None and set(cached.ids) == stored_ids:
-            return {doc_id: (digest, cached.vectors[row]) for doc_id, (digest, row) in cached.lookup().items()}
+            return from_cache, {}
         if cached is not None:
             logger.debug("vector cache of %s:%s does not match the index: reading the index", platform, username)
-        return self._stored(sorted(stored_ids))
+        held = self._stored(scope, sorted(stored_ids))
+        return held, {doc_id: hit for doc_id, hit in from_cache.items() if doc_id not in held}
 
     def index_posts(self, platform: str, username: str, posts: Sequence[Post]) -> IndexedPosts:
         """Write `posts` of one account; embed only posts not already stored with the same text."""
@@ -192,20 +267,30 @@ class PostIndex:
             raise VectorIndexError(f"duplicate post ids for {platform}:{username}")
         dim = self._embedder.dim
         try:
-            stored_ids = self._stored_ids(platform, username)
-            known = self._known(platform, username, stored_ids)
-            vectors = np.zeros((len(posts), dim), dtype=np.float32)
-            missing = []
-            for row, (doc_id, post) in enumerate(zip(ids, posts, strict=True)):
-                hit = known.get(doc_id)
-                if hit is not None and hit[0] == text_hash(post.text) and hit[1].shape == (dim,):
-                    vectors[row] = hit[1]
-                else:
-                    missing.append(row)
-            embed_seconds = self._embed_and_write(platform, username, posts, ids, missing, vectors)
-            stale = sorted(stored_ids - set(ids))
-            for start in range(0, len(stale), self.batch_size):
-                self._collection.delete(ids=stale[start : start + self.batch_size])
+            with self._scope(platform, username) as scope:
+                stored_ids = set(scope.collection.get(where=scope.where, include=[])["ids"])
+                held, spare = self._known(scope, platform, username, stored_ids)
+                vectors = np.zeros((len(posts), dim), dtype=np.float32)
+                missing: list[int] = []  # to embed, then write
+                unwritten: list[int] = []  # vector known, but not in the index
+                for row, (doc_id, post) in enumerate(zip(ids, posts, strict=True)):
+                    digest = text_hash(post.text)
+                    hit = held.get(doc_id)
+                    if hit is not None and hit[0] == digest and hit[1].shape == (dim,):
+                        vectors[row] = hit[1]
+                        continue
+                    hit = spare.get(doc_id)
+                    if hit is not None and hit[0] == digest and hit[1].shape == (dim,):
+                        vectors[row] = hit[1]
+                        unwritten.append(row)
+                    else:
+                        missing.append(row)
+                embed_seconds = self._embed(posts, missing, vectors)
+                written = sorted(missing + unwritten)
+                self._write(scope, platform, username, posts, ids, written, vectors[written])
+                stale = sorted(stored_ids - set(ids))
+                for start in range(0, len(stale), self.batch_size):
+                    scope.collection.delete(ids=stale[start : start + self.batch_size])
         except VectorIndexError:
             raise
         except Exception as exc:
@@ -216,18 +301,17 @@ class PostIndex:
                 save_vectors(path, self._embedder.name, ids, [p.text for p in posts], vectors)
             except OSError as exc:  # the index is written; a missing cache costs the next run a read
                 logger.warning("Could not write the vector cache %s: %s", path, exc)
-        logger.debug("indexed %d posts of %s:%s (%d embedded, %d removed)", len(posts), platform, username,
-                     len(missing), len(stale))
+        logger.debug("indexed %d posts of %s:%s (%d embedded, %d written from the cache, %d removed)", len(posts),
+                     platform, username, len(missing), len(unwritten), len(stale))
         return IndexedPosts(tuple(ids), vectors, len(missing), len(posts) - len(missing), self.name, len(stale),
                             embed_seconds)
 
-    def _embed_and_write(self, platform: str, username: str, posts: Sequence[Post], ids: list[str],
-                         missing: list[int], vectors: np.ndarray) -> float:
-        """Embed the `missing` rows, then write them to the index. Returns the seconds spent embedding.
+    def _embed(self, posts: Sequence[Post], missing: list[int], vectors: np.ndarray) -> float:
+        """Embed the `missing` rows into `vectors`. Returns the seconds spent embedding.
 
-        One after the other, not overlapped: on two cores both are CPU-bound, and a writer thread
-        running beside the embedder only slowed it down by as much as it wrote (measured on 10,000
-        posts), while making the embedder's share of the stage impossible to tell apart."""
+        The index is written after, not overlapped: on two cores both are CPU-bound, and a writer
+        thread running beside the embedder only slowed it down by as much as it wrote (measured on
+        10,000 posts), while making the embedder's share of the stage impossible to tell apart."""
         if not missing:
             return 0.0
         began = time.perf_counter()
@@ -237,15 +321,13 @@ class PostIndex:
             rows = missing[start : start + EMBED_BATCH]
             vectors[rows] = self._embedder.embed([posts[row].text for row in rows])
             report(start + len(rows), len(missing))
-        embed_seconds = time.perf_counter() - began
-        self._write(platform, username, posts, ids, missing, vectors[missing])
-        return embed_seconds
+        return time.perf_counter() - began
 
-    def _write(self, platform: str, username: str, posts: Sequence[Post], ids: list[str], rows: list[int],
-               chunk: np.ndarray) -> None:
+    def _write(self, scope: _Scope, platform: str, username: str, posts: Sequence[Post], ids: list[str],
+               rows: list[int], chunk: np.ndarray) -> None:
         for start in range(0, len(rows), self.batch_size):
             part = rows[start : start + self.batch_size]
-            self._collection.upsert(
+            scope.collection.upsert(
                 ids=[ids[row] for row in part],
                 embeddings=chunk[start : start + self.batch_size],
                 documents=[posts[row].text for row in part],
@@ -253,20 +335,21 @@ class PostIndex:
             )
 
     def count(self, platform: str, username: str) -> int:
-        got = self._collection.get(where=_account(platform, username), include=[])
-        return len(got["ids"])
+        with self._scope(platform, username) as scope:
+            return len(scope.collection.get(where=scope.where, include=[])["ids"])
 
     def similar(
         self, platform: str, username: str, vector: np.ndarray, *, k: int = 5
     ) -> list[SimilarPost]:
         """The account's `k` posts closest to `vector` (cosine), closest first."""
         try:
-            got = self._collection.query(
-                query_embeddings=[np.asarray(vector, dtype=np.float32)],
-                n_results=k,
-                where=_account(platform, username),
-                include=["documents", "metadatas", "distances"],
-            )
+            with self._scope(platform, username) as scope:
+                got = scope.collection.query(
+                    query_embeddings=[np.asarray(vector, dtype=np.float32)],
+                    n_results=k,
+                    where=scope.where,
+                    include=["documents", "metadatas", "distances"],
+                )
         except Exception as exc:
             raise VectorIndexError(f"query on {platform}:{username} failed: {exc}") from exc
         return [
