@@ -7,6 +7,7 @@ from __future__ import annotations
 import socket
 import subprocess
 import sys
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -333,6 +334,10 @@ def test_metrics_are_served_over_http_on_loopback_and_stop_with_the_server(track
             assert answer.status == 200
             assert answer.headers["Content-Type"].startswith("text/plain; version=0.0.4")
             assert "content_miner_stage_duration_seconds_bucket{" in answer.read().decode()
+        for path in ("/", "/admin", "/metrics.php", "/metricsx"):  # prometheus_client alone serves them all
+            with pytest.raises(urllib.error.HTTPError) as missing:
+                urllib.request.urlopen(f"http://127.0.0.1:{server.port}{path}", timeout=10)
+            assert missing.value.code == 404 and b"/metrics" in missing.value.read()
         assert server.endpoint_fields() == {"metrics_host": "127.0.0.1", "metrics_port": server.port}
     finally:
         server.stop()

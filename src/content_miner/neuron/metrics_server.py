@@ -3,14 +3,20 @@
 Bound to 127.0.0.1 unless `--metrics.host` says otherwise (anything else gets one warning line: the
 endpoint has no authentication); `--metrics.port 0` takes any free port. The port it listens on is
 written to `run/miner.json` (`metrics_port`) beside the axon's, so tools and tests find it.
+Only `/metrics` is served (prometheus_client's own server answers the metrics on every path); any
+other path is a 404 naming the right one. Requests are not logged.
 """
 
 from __future__ import annotations
 
+import socket
 import threading
+from collections.abc import Callable, Iterable
 from typing import Any
+from wsgiref.simple_server import WSGIRequestHandler, make_server
 
-from prometheus_client import start_http_server
+from prometheus_client import make_wsgi_app
+from prometheus_client.exposition import ThreadingWSGIServer
 from prometheus_client.registry import CollectorRegistry
 
 from content_miner.neuron.listen_hosts import is_loopback
@@ -20,6 +26,10 @@ from content_miner.tracker.live import LiveStage, StallRules
 from content_miner.tracker.log_tally import active_current
 
 STOP_WAIT_S = 2.0
+METRICS_PATHS = frozenset({"/metrics", "/metrics/"})
+NOT_FOUND = b"Not found: the miner's metrics are at /metrics\n"
+
+WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 
 class MetricsStartError(Exception):
@@ -49,6 +59,33 @@ def active_stages(tracker: MinerStageTracker, rules: StallRules) -> list[LiveSta
     return tracker.live(rules=rules, status={"current": tracker.read(active_current, empty)})
 
 
+def metrics_only(app: WsgiApp) -> WsgiApp:
+    """`app` on /metrics, a short 404 anywhere else."""
+    def serve(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        if environ.get("PATH_INFO", "") in METRICS_PATHS:
+            return app(environ, start_response)
+        start_response("404 Not Found", [("Content-Type", "text/plain; charset=utf-8"),
+                                         ("Content-Length", str(len(NOT_FOUND)))])
+        return [NOT_FOUND]
+    return serve
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name
+        """A scrape every 15 s is not worth a line; nor is a stranger's request."""
+
+
+def _serve(host: str, port: int, app: WsgiApp) -> tuple[Any, threading.Thread]:
+    """A threaded WSGI server on `host:port` (IPv4 or IPv6, as the host resolves), serving from a daemon thread."""
+    family, _, _, _, address = socket.getaddrinfo(host or None, port, type=socket.SOCK_STREAM,
+                                                  flags=socket.AI_PASSIVE)[0]
+    server_class = type("MetricsWSGIServer", (ThreadingWSGIServer,), {"address_family": family})
+    server: Any = make_server(str(address[0]), port, app, server_class, handler_class=_QuietHandler)
+    thread = threading.Thread(target=server.serve_forever, name="metrics-http", daemon=True)
+    thread.start()
+    return server, thread
+
+
 class MetricsServer:
     def __init__(self, registry: CollectorRegistry) -> None:
         self.registry = registry
@@ -60,7 +97,7 @@ class MetricsServer:
     def start(self, host: str, port: int) -> int:
         """Listen on `host:port` (0: any free port) and serve from a daemon thread; the port."""
         try:
-            self._server, self._thread = start_http_server(port, addr=host.strip("[]"), registry=self.registry)
+            self._server, self._thread = _serve(host.strip("[]"), port, metrics_only(make_wsgi_app(self.registry)))
         except OSError as err:
             raise MetricsStartError(f"cannot listen on {host}:{port} for /metrics: {err.strerror or err} "
                                     "(--metrics.port, --metrics.host)") from None
