@@ -15,27 +15,16 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import ipaddress
 from collections.abc import Mapping
 from dataclasses import dataclass
+
+from content_miner.neuron.listen_hosts import is_loopback
 
 TOKEN_ENV = "MINER_DASHBOARD_TOKEN"
 MIN_TOKEN_CHARS = 16
 COOKIE = "content_miner_dashboard"
 COOKIE_MAX_AGE_S = 7 * 86400
-LOOPBACK_NAMES = ("localhost",)
 _SESSION_LABEL = b"content-miner dashboard session v1"
-
-
-def is_loopback(host: str) -> bool:
-    """127.0.0.0/8, ::1 or `localhost` (what only this machine can reach)."""
-    name = host.strip().strip("[]").lower()
-    if name in LOOPBACK_NAMES:
-        return True
-    try:
-        return ipaddress.ip_address(name).is_loopback
-    except ValueError:
-        return False
 
 
 def settings_problem(host: str, token: str | None) -> str | None:

@@ -9,12 +9,12 @@ it looked, and the next page goes on from there.
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
-from content_miner.tracker.stage_log import COLUMNS, CURRENT, event, last_seq, meta
+from content_miner.tracker.stage_log import COLUMNS, current_where, event, last_seq, meta
+from content_miner.tracker.stage_log import events_after as stage_log_events_after
 from content_miner.tracker.stages import COMPLETED, RUNNING
 
 MAX_PAGE = 200
@@ -61,8 +61,7 @@ def log_end(db: sqlite3.Connection) -> LogEnd:
 
 
 def events_after(db: sqlite3.Connection, after_seq: int, limit: int) -> list[dict[str, Any]]:
-    rows = db.execute(f"SELECT {COLUMNS} FROM events WHERE seq > ? ORDER BY seq LIMIT ?", (after_seq, limit))
-    return [shown_event(event(row)) for row in rows]
+    return [shown_event(found) for found in stage_log_events_after(db, after_seq, limit)]
 
 
 def latest_events(db: sqlite3.Connection, limit: int) -> list[dict[str, Any]]:
@@ -76,21 +75,10 @@ def current_entries(db: sqlite3.Connection, *, changed_since: tuple[int, float] 
     """`{source: {username: entry}}` as `read_status()["current"]` has them: every one, or (with
     `changed_since=(seq, time)`) every entry of the accounts with a transition after that seq, a
     running stage, or progress after that time. The table has one row per source and account."""
-    query = f"SELECT source, username, {CURRENT} FROM current"
-    params: tuple[Any, ...] = ()
-    if changed_since is not None:
-        query += (" WHERE username IN (SELECT username FROM current WHERE seq > ? OR status = ? "
-                  "OR progress_at > ?)")
-        params = (changed_since[0], RUNNING, changed_since[1])
-    found: dict[str, dict[str, dict[str, Any]]] = {}
-    for row in db.execute(query + " ORDER BY seq", params):
-        entry = dict(zip(CURRENT.split(", "), row[2:], strict=True))
-        try:
-            entry["details"] = None if entry["details"] is None else json.loads(entry["details"])
-        except ValueError:
-            entry["details"] = None
-        found.setdefault(row[0], {})[row[1]] = entry
-    return found
+    if changed_since is None:
+        return current_where(db)
+    changed = "username IN (SELECT username FROM current WHERE seq > ? OR status = ? OR progress_at > ?)"
+    return current_where(db, changed, (changed_since[0], RUNNING, changed_since[1]))
 
 
 def last_completions(db: sqlite3.Connection, source: str, stage_number: int) -> dict[str, float]:

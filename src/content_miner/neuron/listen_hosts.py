@@ -10,10 +10,12 @@ HOST_REQUIREMENT = "an IP address (127.0.0.1, ::1, 0.0.0.0, ...) or localhost"
 
 
 def is_loopback(host: str) -> bool:
-    if host.lower() in LOOPBACK_NAMES:
+    """127.0.0.0/8, ::1 or `localhost` (what only this machine can reach); brackets and spaces around allowed."""
+    name = host.strip().strip("[]").lower()
+    if name in LOOPBACK_NAMES:
         return True
     try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
+        return ipaddress.ip_address(name).is_loopback
     except ValueError:
         return False
 

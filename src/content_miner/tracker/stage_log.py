@@ -311,17 +311,29 @@ def events_after(db: sqlite3.Connection, after_seq: int, limit: int) -> list[dic
     return [event(row) for row in rows]
 
 
+def current_where(db: sqlite3.Connection, condition: str = "", params: tuple[Any, ...] = (), *,
+                  newest_only: bool = False) -> dict[str, dict[str, dict[str, Any]]]:
+    """`{source: {username: entry}}` of the `current` rows matching `condition` (SQL, empty for all),
+    accounts in the order of their latest transition (`newest_only`: just the latest one). Details
+    that are not JSON read as None."""
+    query = f"SELECT source, username, {CURRENT} FROM current" + (f" WHERE {condition}" if condition else "")
+    query += " ORDER BY seq" + (" DESC LIMIT 1" if newest_only else "")
+    found: dict[str, dict[str, dict[str, Any]]] = {}
+    for row in db.execute(query, params):
+        entry = dict(zip(CURRENT.split(", "), row[2:], strict=True))
+        try:
+            entry["details"] = None if entry["details"] is None else json.loads(entry["details"])
+        except ValueError:
+            entry["details"] = None
+        found.setdefault(row[0], {})[row[1]] = entry
+    return found
+
+
 def current(db: sqlite3.Connection, source: str | None = None, username: str | None = None,
             latest_only: bool = False) -> dict[str, dict[str, dict[str, Any]]]:
     """`{source: {username: entry}}`, accounts in the order of their latest transition."""
-    query = f"SELECT source, username, {CURRENT} FROM current WHERE (? IS NULL OR source = ?) " \
-            "AND (? IS NULL OR username = ?) ORDER BY seq" + (" DESC LIMIT 1" if latest_only else "")
-    found: dict[str, dict[str, dict[str, Any]]] = {}
-    for row in db.execute(query, (source, source, username, username)):
-        entry = dict(zip(CURRENT.split(", "), row[2:], strict=True))
-        entry["details"] = None if entry["details"] is None else json.loads(entry["details"])
-        found.setdefault(row[0], {})[row[1]] = entry
-    return found
+    return current_where(db, "(? IS NULL OR source = ?) AND (? IS NULL OR username = ?)",
+                         (source, source, username, username), newest_only=latest_only)
 
 
 def set_meta(db: sqlite3.Connection, key: str, value: str) -> int:
