@@ -65,10 +65,12 @@ class HistoryCache:
     def get(self, since: str) -> dict[str, Any]:
         seconds = window_seconds(since)
         with self._lock:
-            seq = self.read_log(last_seq)
             cached = self._reports.get(since)
             moment = self.clock()
-            if cached is not None and (cached.seq == seq or moment < cached.at + cached.gap_s):
+            fresh = cached is not None and moment < cached.at + cached.gap_s
+            # The log is opened only when a new report may be due.
+            seq = cached.seq if cached is not None and fresh else self.read_log(last_seq)
+            if cached is not None and (fresh or cached.seq == seq):
                 return {**cached.body, "next_refresh_s": max(0.0, cached.at + cached.gap_s - moment)}
             window = Window.last(seconds, self.now())
             began = time.perf_counter()
