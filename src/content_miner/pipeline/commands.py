@@ -28,7 +28,7 @@ from content_miner.pipeline.prediction import read_posts_to_score, score
 from content_miner.pipeline.retrieval import RetrievalError, retrieve
 from content_miner.pipeline.scraping import ScrapeError, ScrapeSettings, default_providers, scrape
 from content_miner.pipeline.time_series import InsufficientDataError
-from content_miner.pipeline.vector_cache import load_vectors, text_hash
+from content_miner.pipeline.vector_cache import fill_known, load_vectors, text_hash
 from content_miner.pipeline.vector_index import PostIndex, VectorIndexError, collection_name, document_id
 
 logger = logging.getLogger(__name__)
@@ -76,15 +76,9 @@ def _embed_without_index(layout: DataLayout, key: AccountKey, posts: tuple[Post,
                          embedder_name: str) -> np.ndarray:
     embedder = load_embedder(embedder_name)
     cached = load_vectors(layout.account_vectors(key, collection_name(embedder)), embedder.name, embedder.dim)
-    known = cached.lookup() if cached is not None else {}
     vectors = np.zeros((len(posts), embedder.dim), dtype=np.float32)
-    missing = []
-    for row, post in enumerate(posts):
-        hit = known.get(document_id(key.platform, key.username, post.id))
-        if cached is not None and hit is not None and hit[0] == text_hash(post.text):
-            vectors[row] = cached.vectors[hit[1]]
-        else:
-            missing.append(row)
+    missing = fill_known(vectors, [document_id(key.platform, key.username, post.id) for post in posts],
+                         [text_hash(post.text) for post in posts], cached.by_id() if cached is not None else {})
     if missing:
         vectors[missing] = embedder.embed([posts[row].text for row in missing])
     return vectors

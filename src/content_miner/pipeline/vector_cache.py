@@ -38,9 +38,27 @@ class AccountVectors:
     hashes: tuple[bytes, ...]  # text_hash of each post's text
     vectors: np.ndarray  # (n, dim) float32
 
-    def lookup(self) -> dict[str, tuple[bytes, int]]:
-        """document id -> (text hash, row)."""
-        return {doc_id: (digest, row) for row, (doc_id, digest) in enumerate(zip(self.ids, self.hashes, strict=True))}
+    def by_id(self) -> dict[str, tuple[bytes, np.ndarray]]:
+        """document id -> (text hash, vector)."""
+        return {doc_id: (digest, self.vectors[row])
+                for row, (doc_id, digest) in enumerate(zip(self.ids, self.hashes, strict=True))}
+
+
+Known = dict[str, tuple[bytes, np.ndarray]]  # document id -> (text hash, vector)
+
+
+def fill_known(vectors: np.ndarray, ids: Sequence[str], digests: Sequence[bytes], known: Known,
+               rows: Sequence[int] | None = None) -> list[int]:
+    """Copy into `vectors` the known vector of each row (of `rows`; all by default) whose text hash is
+    the post's; returns the rows left without one."""
+    left = []
+    for row in range(len(ids)) if rows is None else rows:
+        hit = known.get(ids[row])
+        if hit is not None and hit[0] == digests[row] and hit[1].shape == vectors.shape[1:]:
+            vectors[row] = hit[1]
+        else:
+            left.append(row)
+    return left
 
 
 def load_vectors(path: Path, embedder: str, dim: int) -> AccountVectors | None:

@@ -46,7 +46,7 @@ from content_miner.common.layout import DataLayout
 from content_miner.pipeline.embedding import Embedder, load_embedder
 from content_miner.pipeline.models import Post
 from content_miner.pipeline.progress import report
-from content_miner.pipeline.vector_cache import load_vectors, save_vectors, text_hash
+from content_miner.pipeline.vector_cache import Known, fill_known, load_vectors, save_vectors, text_hash
 
 logger = logging.getLogger(__name__)
 
@@ -227,8 +227,8 @@ class PostIndex:
 
     layout: DataLayout | None = None
 
-    def _stored(self, scope: _Scope, ids: list[str]) -> dict[str, tuple[bytes, np.ndarray]]:
-        found: dict[str, tuple[bytes, np.ndarray]] = {}
+    def _stored(self, scope: _Scope, ids: list[str]) -> Known:
+        found: Known = {}
         for start in range(0, len(ids), self.batch_size):
             got = scope.collection.get(ids=ids[start : start + self.batch_size], include=["documents", "embeddings"])
             for doc_id, text, vector in zip(got["ids"], got["documents"], got["embeddings"], strict=True):
@@ -243,14 +243,12 @@ class PostIndex:
         except InvalidAccount:
             return None
 
-    def _known(self, scope: _Scope, platform: str, username: str,
-               stored_ids: set[str]) -> tuple[dict[str, tuple[bytes, np.ndarray]], dict[str, tuple[bytes, np.ndarray]]]:
-        """What the index holds for the account (document id -> (text hash, vector)), and the cached
-        vectors of posts it does not hold (valid for the same text: the embedder is the same)."""
+    def _known(self, scope: _Scope, platform: str, username: str, stored_ids: set[str]) -> tuple[Known, Known]:
+        """What the index holds for the account, and the cached vectors of posts it does not hold
+        (valid for the same text: the embedder is the same)."""
         path = self._cache_path(platform, username)
         cached = load_vectors(path, self._embedder.name, self._embedder.dim) if path is not None else None
-        from_cache = {doc_id: (digest, cached.vectors[row]) for doc_id, (digest, row) in cached.lookup().items()} \
-            if cached is not None else {}
+        from_cache = cached.by_id() if cached is not None else {}
         if cached is not None and set(cached.ids) == stored_ids:
             return from_cache, {}
         if cached is not None:
@@ -271,23 +269,11 @@ class PostIndex:
                 stored_ids = set(scope.collection.get(where=scope.where, include=[])["ids"])
                 held, spare = self._known(scope, platform, username, stored_ids)
                 vectors = np.zeros((len(posts), dim), dtype=np.float32)
-                missing: list[int] = []  # to embed, then write
-                unwritten: list[int] = []  # vector known, but not in the index
-                for row, (doc_id, post) in enumerate(zip(ids, posts, strict=True)):
-                    digest = text_hash(post.text)
-                    hit = held.get(doc_id)
-                    if hit is not None and hit[0] == digest and hit[1].shape == (dim,):
-                        vectors[row] = hit[1]
-                        continue
-                    hit = spare.get(doc_id)
-                    if hit is not None and hit[0] == digest and hit[1].shape == (dim,):
-                        vectors[row] = hit[1]
-                        unwritten.append(row)
-                    else:
-                        missing.append(row)
+                digests = [text_hash(post.text) for post in posts]
+                unwritten = fill_known(vectors, ids, digests, held)  # rows the index does not hold as they are
+                missing = fill_known(vectors, ids, digests, spare, unwritten)  # of those, rows to embed first
                 embed_seconds = self._embed(posts, missing, vectors)
-                written = sorted(missing + unwritten)
-                self._write(scope, platform, username, posts, ids, written, vectors[written])
+                self._write(scope, platform, username, posts, ids, unwritten, vectors[unwritten])
                 stale = sorted(stored_ids - set(ids))
                 for start in range(0, len(stale), self.batch_size):
                     scope.collection.delete(ids=stale[start : start + self.batch_size])
@@ -302,7 +288,7 @@ class PostIndex:
             except OSError as exc:  # the index is written; a missing cache costs the next run a read
                 logger.warning("Could not write the vector cache %s: %s", path, exc)
         logger.debug("indexed %d posts of %s:%s (%d embedded, %d written from the cache, %d removed)", len(posts),
-                     platform, username, len(missing), len(unwritten), len(stale))
+                     platform, username, len(missing), len(unwritten) - len(missing), len(stale))
         return IndexedPosts(tuple(ids), vectors, len(missing), len(posts) - len(missing), self.name, len(stale),
                             embed_seconds)
 
