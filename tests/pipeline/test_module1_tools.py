@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from filelock import FileLock
 
 from content_miner.common.account import AccountKey
 from content_miner.common.layout import DataLayout
@@ -36,6 +37,20 @@ def test_backtest_prints_its_table_and_writes_backtest_json_under_the_data_dir(t
     assert report["future_posts"] == report["posts"] - report["past_posts"] and report["holdout"] == 0.25
     assert set(report) >= {"content_ranking", "slots", "formats", "intervals", "recency", "topics"}
     assert sorted(p.name for p in tmp_path.iterdir()) == ["data", "export"]  # nothing written elsewhere
+
+
+def test_backtest_beside_a_running_module1_reuses_the_cache_and_leaves_the_index_alone(tmp_path: Path) -> None:
+    source = write_source(tmp_path / "export" / "posts.jsonl", posts=200)
+    data = tmp_path / "data"
+    first = _tool(data, "backtest", "--username", "Tester", "--source", str(source))
+    assert first.returncode == 0, first.stderr
+    layout = DataLayout(data)
+    index_files = {p: p.stat().st_mtime_ns for p in layout.vector_index.rglob("*") if p.is_file()}
+    with FileLock(str(layout.module1_lock), timeout=5):  # as a running Module 1 holds it
+        again = _tool(data, "backtest", "--username", "Tester", "--source", str(source))
+    assert again.returncode == 0, again.stderr
+    assert again.stdout.split("\n")[:-2] == first.stdout.split("\n")[:-2]  # the same vectors, the same table
+    assert {p: p.stat().st_mtime_ns for p in layout.vector_index.rglob("*") if p.is_file()} == index_files
 
 
 def test_predict_prints_one_json_line_per_post_with_the_50_percent_interval(tmp_path: Path) -> None:
