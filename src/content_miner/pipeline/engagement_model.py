@@ -112,9 +112,7 @@ class EngagementModel:
         `horizon_days` is how far past that level each post is (default: from the newest fitted post).
         """
         n = len(posts)
-        resid = self._residual_part(posts, embeddings, include_time=True)
-        base = self.level if level is None else np.asarray(level, dtype=np.float64)
-        log_mean = base + resid
+        log_mean = self.log_mean(posts, embeddings, level=level)
         if horizon_days is None:
             horizon_days = np.array([(p.created_at - self.end).total_seconds() / 86400 for p in posts])
         low, high, median = np.zeros(n), np.zeros(n), np.zeros(n)
@@ -130,6 +128,12 @@ class EngagementModel:
                 middle = float(np.rint(np.expm1(max(float(np.median(samples)), 0.0))))
                 median[row] = min(max(middle, low[row]), high[row])
         return EngagementPrediction(log_mean, low, high, median)
+
+    def log_mean(self, posts: Sequence[Post], embeddings: np.ndarray | None, *,
+                 level: np.ndarray | float | None = None) -> np.ndarray:
+        """The predicted log engagement of `posts` alone, without its interval (enough to rank them)."""
+        base = self.level if level is None else np.asarray(level, dtype=np.float64)
+        return base + self._residual_part(posts, embeddings, include_time=True)
 
     def _residual_part(self, posts: Sequence[Post], embeddings: np.ndarray | None, *, include_time: bool) -> np.ndarray:
         if self.kind == "level" or not posts:

@@ -284,8 +284,8 @@ def generate_plan(
     slots_plan = analysis.slots
     usual = usual_slots([p.created_at for p in posts], len(drafts))
     probe_time = now + timedelta(days=1)
-    first = _predict(drafts, analysis, fmt, [probe_time] * len(drafts), now)
-    order = sorted(range(len(drafts)), key=lambda i: (-round(float(first.log_mean[i]), 9), -drafts[i].topic.lift, i))
+    first = analysis.model.log_mean(*_candidates(drafts, analysis, fmt, [probe_time] * len(drafts)))
+    order = sorted(range(len(drafts)), key=lambda i: (-round(float(first[i]), 9), -drafts[i].topic.lift, i))
     drafts = [drafts[i] for i in order]
     claimed: list[SlotEffect] = list(slots_plan.best) if slots_plan.claimed else []
     slot_numbers = [e.slot for e in claimed] if claimed else usual
@@ -386,17 +386,22 @@ def _drafts(picks: Sequence[tuple[Topic, int]], subjects: dict[int, list[str]], 
     return drafts, failures
 
 
-def _predict(drafts: Sequence[_Draft], analysis: EngagementAnalysis, fmt: PublishFormat,
-             times: Sequence[datetime], now: datetime) -> EngagementPrediction:
+def _candidates(drafts: Sequence[_Draft], analysis: EngagementAnalysis, fmt: PublishFormat,
+                times: Sequence[datetime]) -> tuple[list[Post], np.ndarray | None]:
+    """The drafts as posts published at `times`, and their vectors when the model reads content."""
     candidates = [
         Post(id=f"draft-{i}", text=d.text, created_at=when, likes=0, reposts=0, replies=0, is_reply=False,
              is_thread=False, is_quote=False, has_media=fmt.media, has_link=bool(fmt.link))
         for i, (d, when) in enumerate(zip(drafts, times, strict=True))
     ]
     vectors = np.array([d.vector for d in drafts]) if drafts else np.zeros((0, 1))
+    return candidates, vectors if "content" in analysis.model.groups else None
+
+
+def _predict(drafts: Sequence[_Draft], analysis: EngagementAnalysis, fmt: PublishFormat,
+             times: Sequence[datetime], now: datetime) -> EngagementPrediction:
     horizon = np.array([max((when - now).total_seconds() / 86400, 0.0) for when in times])
-    return analysis.model.predict(candidates, vectors if "content" in analysis.model.groups else None,
-                                  horizon_days=horizon)
+    return analysis.model.predict(*_candidates(drafts, analysis, fmt, times), horizon_days=horizon)
 
 
 def _posting_time(analysis: EngagementAnalysis) -> PostingTime:
