@@ -28,8 +28,6 @@ as a plain `.npz` (no pickle) for `predict`.
 
 from __future__ import annotations
 
-import io
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -39,8 +37,8 @@ from typing import Final
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from content_miner.common.atomic_files import write_bytes_atomic
 from content_miner.pipeline.models import Post
+from content_miner.pipeline.npz_files import read_npz, write_npz
 from content_miner.pipeline.post_features import (
     FORMAT_FEATURES,
     TIME_FEATURES,
@@ -166,13 +164,12 @@ class EngagementModel:
             "embedder": embedder,
         }
         drift_lengths = np.array([len(d) for d in self.drift], dtype=np.int64)
-        buffer = io.BytesIO()
-        np.savez(buffer, meta=np.array(json.dumps(meta)), noise=self.noise, drift=np.concatenate(self.drift),
-                 drift_lengths=drift_lengths, pca_mean=self.pca_mean, pca_components=self.pca_components,
-                 ref_vectors=self.ref_vectors.astype(np.float32), ref_residuals=self.ref_residuals, coef=self.coef,
-                 x_mean=self.x_mean, x_scale=self.x_scale, training_residuals=self.training_residuals,
-                 time_free_residuals=self.time_free_residuals)
-        write_bytes_atomic(path, buffer.getvalue())
+        write_npz(path, meta, {
+            "noise": self.noise, "drift": np.concatenate(self.drift), "drift_lengths": drift_lengths,
+            "pca_mean": self.pca_mean, "pca_components": self.pca_components,
+            "ref_vectors": self.ref_vectors.astype(np.float32), "ref_residuals": self.ref_residuals,
+            "coef": self.coef, "x_mean": self.x_mean, "x_scale": self.x_scale,
+            "training_residuals": self.training_residuals, "time_free_residuals": self.time_free_residuals})
 
 
 @dataclass(frozen=True)
@@ -185,28 +182,27 @@ class SavedModel:
 def load_model(path: Path) -> SavedModel:
     """A model written by `EngagementModel.save`; ModelFileError with a one-line reason."""
     try:
-        with np.load(path, allow_pickle=False) as data:
-            meta = json.loads(str(data["meta"]))
-            if meta.get("format") != MODEL_FORMAT:
-                raise ModelFileError(f"{path.name} has model format {meta.get('format')!r}, expected {MODEL_FORMAT}")
-            lengths = data["drift_lengths"]
-            drift = tuple(np.split(data["drift"], np.cumsum(lengths)[:-1]))
-            model = EngagementModel(
-                kind=str(meta["kind"]), groups=frozenset(meta["groups"]), level=float(meta["level"]),
-                end=datetime.fromisoformat(meta["end"]), posts=int(meta["posts"]),
-                validation_spearman={str(k): float(v) for k, v in meta["validation_spearman"].items()},
-                noise=data["noise"], drift=drift, pca_mean=data["pca_mean"], pca_components=data["pca_components"],
-                ref_vectors=data["ref_vectors"].astype(np.float64), ref_residuals=data["ref_residuals"],
-                coef=data["coef"], intercept=float(meta["intercept"]), x_mean=data["x_mean"],
-                x_scale=data["x_scale"], time_columns=(int(meta["time_columns"][0]), int(meta["time_columns"][1])),
-                training_residuals=data["training_residuals"], time_free_residuals=data["time_free_residuals"],
-            )
-            return SavedModel(model, str(meta.get("fingerprint", "")), str(meta.get("embedder", "")))
+        meta, data = read_npz(path)
+        if meta.get("format") != MODEL_FORMAT:
+            raise ModelFileError(f"{path.name} has model format {meta.get('format')!r}, expected {MODEL_FORMAT}")
+        lengths = data["drift_lengths"]
+        drift = tuple(np.split(data["drift"], np.cumsum(lengths)[:-1]))
+        model = EngagementModel(
+            kind=str(meta["kind"]), groups=frozenset(meta["groups"]), level=float(meta["level"]),
+            end=datetime.fromisoformat(meta["end"]), posts=int(meta["posts"]),
+            validation_spearman={str(k): float(v) for k, v in meta["validation_spearman"].items()},
+            noise=data["noise"], drift=drift, pca_mean=data["pca_mean"], pca_components=data["pca_components"],
+            ref_vectors=data["ref_vectors"].astype(np.float64), ref_residuals=data["ref_residuals"],
+            coef=data["coef"], intercept=float(meta["intercept"]), x_mean=data["x_mean"],
+            x_scale=data["x_scale"], time_columns=(int(meta["time_columns"][0]), int(meta["time_columns"][1])),
+            training_residuals=data["training_residuals"], time_free_residuals=data["time_free_residuals"],
+        )
+        return SavedModel(model, str(meta.get("fingerprint", "")), str(meta.get("embedder", "")))
     except FileNotFoundError:
         raise ModelFileError(f"no saved model at {path}") from None
     except ModelFileError:
         raise
-    except (OSError, ValueError, KeyError, TypeError, json.JSONDecodeError) as exc:
+    except (OSError, ValueError, KeyError, TypeError) as exc:
         raise ModelFileError(f"{path.name} cannot be read: {type(exc).__name__}") from None
 
 

@@ -11,8 +11,6 @@ model in `DataLayout.account_engagement_model` (which `predict` reads), the rest
 from __future__ import annotations
 
 import hashlib
-import io
-import json
 import logging
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
@@ -22,11 +20,11 @@ from typing import Any, Final
 import numpy as np
 
 from content_miner.common.account import AccountKey
-from content_miner.common.atomic_files import write_bytes_atomic
 from content_miner.common.layout import DataLayout
 from content_miner.pipeline.engagement_model import EngagementModel, ModelFileError, load_model
 from content_miner.pipeline.format_advice import FormatEffect
 from content_miner.pipeline.models import Post
+from content_miner.pipeline.npz_files import read_npz, write_npz
 from content_miner.pipeline.slots import RankerCheck, SlotEffect, SlotPlan
 from content_miner.pipeline.topics import Topic, TopicModel
 
@@ -103,9 +101,7 @@ def save_fits(model_path: Path, fits_path: Path, fits: AccountFits, *, embedder:
         }
         arrays.update(topic_assignment=t.assignment, topic_pca_mean=t.pca_mean, topic_components=t.pca_components,
                       topic_centers=t.centers, topic_centroids=np.array([x.centroid for x in t.topics]))
-    buffer = io.BytesIO()
-    np.savez(buffer, meta=np.array(json.dumps(meta, default=_plain)), **arrays)  # type: ignore[arg-type]
-    write_bytes_atomic(fits_path, buffer.getvalue())
+    write_npz(fits_path, meta, arrays, default=_plain)
 
 
 def _plain(value: object) -> object:
@@ -125,19 +121,18 @@ def load_fits(model_path: Path, fits_path: Path, expected: str) -> AccountFits |
     if saved.fingerprint != expected:
         return None
     try:
-        with np.load(fits_path, allow_pickle=False) as data:
-            meta = json.loads(str(data["meta"]))
-            if meta.get("version") != FITS_VERSION or meta.get("fingerprint") != expected:
-                return None
-            topics = _topics(meta["topics"], data) if "topics" in meta else None
-            slots = meta["slots"]
-            plan = SlotPlan(
-                claimed=bool(slots["claimed"]), message=str(slots["message"]), reason=str(slots["reason"]),
-                best=tuple(SlotEffect(**e) for e in slots["best"]),
-                ranked=tuple(SlotEffect(**e) for e in slots["ranked"]),
-                ranker=str(slots["ranker"]), checks=tuple(RankerCheck(**c) for c in slots["checks"]),
-            )
-            formats = tuple(FormatEffect(**f) for f in meta["formats"])
+        meta, data = read_npz(fits_path)
+        if meta.get("version") != FITS_VERSION or meta.get("fingerprint") != expected:
+            return None
+        topics = _topics(meta["topics"], data) if "topics" in meta else None
+        slots = meta["slots"]
+        plan = SlotPlan(
+            claimed=bool(slots["claimed"]), message=str(slots["message"]), reason=str(slots["reason"]),
+            best=tuple(SlotEffect(**e) for e in slots["best"]),
+            ranked=tuple(SlotEffect(**e) for e in slots["ranked"]),
+            ranker=str(slots["ranker"]), checks=tuple(RankerCheck(**c) for c in slots["checks"]),
+        )
+        formats = tuple(FormatEffect(**f) for f in meta["formats"])
     except FileNotFoundError:
         return None
     except (OSError, ValueError, KeyError, TypeError) as exc:

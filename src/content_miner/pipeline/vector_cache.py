@@ -10,8 +10,6 @@ so a wiped or edited index is read back instead. A plain `.npz` without pickled 
 from __future__ import annotations
 
 import hashlib
-import io
-import json
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -20,7 +18,7 @@ from typing import Final
 
 import numpy as np
 
-from content_miner.common.atomic_files import write_bytes_atomic
+from content_miner.pipeline.npz_files import read_npz, write_npz
 
 logger = logging.getLogger(__name__)
 
@@ -64,13 +62,12 @@ def fill_known(vectors: np.ndarray, ids: Sequence[str], digests: Sequence[bytes]
 def load_vectors(path: Path, embedder: str, dim: int) -> AccountVectors | None:
     """The cached vectors, or None when there are none, they are for another embedder, or unreadable."""
     try:
-        with np.load(path, allow_pickle=False) as data:
-            meta = json.loads(str(data["meta"]))
-            if meta.get("format") != CACHE_FORMAT or meta.get("embedder") != embedder:
-                return None
-            vectors = np.asarray(data["vectors"], dtype=np.float32)
-            ids = tuple(str(x) for x in data["ids"])
-            hashes = tuple(row.tobytes() for row in np.asarray(data["hashes"], dtype=np.uint8))
+        meta, data = read_npz(path)
+        if meta.get("format") != CACHE_FORMAT or meta.get("embedder") != embedder:
+            return None
+        vectors = np.asarray(data["vectors"], dtype=np.float32)
+        ids = tuple(str(x) for x in data["ids"])
+        hashes = tuple(row.tobytes() for row in np.asarray(data["hashes"], dtype=np.uint8))
     except FileNotFoundError:
         return None
     except (OSError, ValueError, KeyError, TypeError) as exc:
@@ -84,9 +81,7 @@ def load_vectors(path: Path, embedder: str, dim: int) -> AccountVectors | None:
 
 def save_vectors(path: Path, embedder: str, ids: Sequence[str], texts: Sequence[str], vectors: np.ndarray) -> None:
     """Write the account's vectors atomically (OSError if the file system refuses)."""
-    buffer = io.BytesIO()
-    np.savez(buffer, meta=np.array(json.dumps({"format": CACHE_FORMAT, "embedder": embedder})),
-             ids=np.array(list(ids), dtype=str),
-             hashes=np.frombuffer(b"".join(text_hash(t) for t in texts), dtype=np.uint8).reshape(len(texts), 16),
-             vectors=np.asarray(vectors, dtype=np.float32))
-    write_bytes_atomic(path, buffer.getvalue())
+    write_npz(path, {"format": CACHE_FORMAT, "embedder": embedder},
+              {"ids": np.array(list(ids), dtype=str),
+               "hashes": np.frombuffer(b"".join(text_hash(t) for t in texts), dtype=np.uint8).reshape(len(texts), 16),
+               "vectors": np.asarray(vectors, dtype=np.float32)})
