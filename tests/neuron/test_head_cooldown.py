@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import socket
 import time
+from collections.abc import Callable
 from contextlib import ExitStack
 
 from content_miner.neuron.http_protocol import MAX_HELD
@@ -41,8 +42,8 @@ def _open_without_answer(sock: socket.socket) -> bool:
 
 
 def test_an_address_that_keeps_sending_heads_over_the_limit_is_turned_away_for_the_cool_down_only(
-        start_miner: object) -> None:
-    miner: MinerRun = start_miner(  # type: ignore[operator]
+        start_miner: Callable[..., MinerRun]) -> None:
+    miner = start_miner(
         "--no_sample", "--axon.head_strikes", str(STRIKES), "--axon.strike_window", "60",
         "--axon.cooldown", str(COOLDOWN_S), "--axon.read_timeout", str(READ_TIMEOUT_S),
         "--axon.refusal_log_interval", "600", "--blacklist.requests_per_minute", "100000",
