@@ -7,7 +7,10 @@ Starts `python -m content_miner.neuron --mock --no_sample` in a temporary data d
 miner flags after `--`) and measures:
 - an honest validator's stage-status latency (p50/p99): with nothing else, while 300 connections hold
   half a request each, while clients send 1 MB request heads (non-numeric nonce) without pause, and
-  (a control) while the same clients flood another process on the machine instead;
+  (a control) while the same clients flood another process on the machine instead. The flood comes from
+  another loopback address than the honest validator's (FLOOD_SOURCE, 127.0.0.2; Linux routes all of
+  127.0.0.0/8 to lo), as an attacker on a real subnet shares no address with a validator: the miner cools
+  down an address that keeps sending heads over the limit (--axon.head_strikes), never the validator's;
 - how many of the half-open connections the miner closed, and when;
 - 100 parallel requests from one Dendrite, several rounds: answers by status (false 401, 503);
 - two signed requests sent in the opposite order of their nonces, and one sent twice (the replay);
@@ -53,6 +56,7 @@ P99_FACTOR = 2.0
 LOG_BYTES_TARGET = 300
 HALF_OPEN_WATCH_S = 20.0  # how long the closing of half-open connections is watched
 FLOOD_HEAD_BYTES = 1_000_000
+FLOOD_SOURCE = "127.0.0.2"  # the flood's address: not the honest validator's (HOST)
 
 
 def percentiles(latencies: list[float]) -> tuple[float, float]:
@@ -68,10 +72,12 @@ def status_of(response: bytes) -> str:
     return parts[1].decode("ascii", "replace") if len(parts) > 1 else "garbage"
 
 
-def raw_exchange(port: int, data: bytes, timeout: float = 10.0) -> str:
-    """Send `data` on a new connection and return the answer's status (or `reset`/`timeout`)."""
+def raw_exchange(port: int, data: bytes, timeout: float = 10.0, source: str | None = None) -> str:
+    """Send `data` on a new connection (from address `source`, if given) and return the answer's status
+    (or `reset`/`timeout`)."""
     try:
-        with socket.create_connection((HOST, port), timeout=timeout) as sock:
+        with socket.create_connection((HOST, port), timeout=timeout,
+                                      source_address=(source, 0) if source else None) as sock:
             sock.sendall(data)
             return status_of(sock.recv(4096))
     except (ConnectionResetError, BrokenPipeError):
@@ -164,7 +170,7 @@ class ClosingWatch:
 
 def flood_worker(port: int, hotkey: str, threads: int, max_s: float, limit: int) -> None:
     """Run by a child process (its own GIL: the flood must not slow down the measuring client here):
-    threads sending 1 MB request heads with a non-numeric nonce, one connection each, until stdin is
+    threads sending 1 MB request heads with a non-numeric nonce, one connection each from FLOOD_SOURCE, until stdin is
     closed, `max_s` passed or `limit` requests were sent; then the answers as JSON on stdout."""
     pad = "".join(f"x-pad-{i}: {'a' * 8000}\r\n" for i in range(FLOOD_HEAD_BYTES // 8012))
     request = (f"POST /StageStatusSynapse HTTP/1.1\r\nHost: {HOST}\r\ncontent-type: application/json\r\n"
@@ -180,7 +186,7 @@ def flood_worker(port: int, hotkey: str, threads: int, max_s: float, limit: int)
             with lock:
                 if sum(answers.values()) >= limit:
                     return
-            answer = raw_exchange(port, request, timeout=10)
+            answer = raw_exchange(port, request, timeout=10, source=FLOOD_SOURCE)
             with lock:
                 answers[answer] += 1
 
@@ -387,7 +393,7 @@ def main() -> int:
             finally:
                 control.communicate(timeout=30)
             print(f"  {half_open_note}")
-            print(f"  flood: {flood.sent} requests of {FLOOD_HEAD_BYTES / 1e6:g} MB heads, answers "
+            print(f"  flood: {flood.sent} requests of {FLOOD_HEAD_BYTES / 1e6:g} MB heads from {FLOOD_SOURCE}, answers "
                   f"{dict(flood.answers)}, {flood_log:.0f} log bytes per request")
 
             parallel_client = miner.client()

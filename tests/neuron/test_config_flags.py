@@ -50,6 +50,9 @@ def _restore_bittensor_env(monkeypatch: pytest.MonkeyPatch) -> None:
     (["--axon.read_timeout", "nan"], "--axon.read_timeout must be 0.1-300 seconds, got nan"),
     (["--axon.keep_alive", "0"], "--axon.keep_alive must be 1-3600 seconds, got 0"),
     (["--axon.max_connections", "0"], "--axon.max_connections must be 1-20000 (each is a file descriptor), got 0"),
+    (["--axon.head_strikes", "-1"], "--axon.head_strikes must be 0 (never) to 1000, got -1"),
+    (["--axon.strike_window", "0"], "--axon.strike_window must be 1-3600 seconds, got 0.0"),
+    (["--axon.cooldown", "inf"], "--axon.cooldown must be 1-3600 seconds, got inf"),
     (["--axon.nonce_window", "0.5"], "--axon.nonce_window must be 1-600 seconds, got 0.5"),
     (["--axon.refusal_log_interval", "inf"], "--axon.refusal_log_interval must be 1-3600 seconds, got inf"),
     (["--axon.prt", "9000"], "unrecognized arguments: --axon.prt 9000 (see --help)"),
@@ -137,3 +140,4 @@ def test_the_axon_keeps_idle_connections_longer_than_a_dendrite_reuses_them(tmp_
     limits = (defaults.axon.max_header_bytes, defaults.axon.read_timeout, defaults.axon.max_connections,
               defaults.axon.nonce_window, defaults.axon.refusal_log_interval)
     assert limits == (65536, 10.0, 500, 60.0, 60.0)
+    assert (defaults.axon.head_strikes, defaults.axon.strike_window, defaults.axon.cooldown) == (5, 60.0, 60.0)

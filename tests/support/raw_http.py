@@ -28,8 +28,11 @@ def request_bytes(path: str, headers: dict[str, str], body: bytes = b"") -> byte
     return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
 
 
-def connect(port: int, timeout: float = 10.0) -> socket.socket:
-    return socket.create_connection(("127.0.0.1", port), timeout=timeout)
+def connect(port: int, timeout: float = 10.0, source: str | None = None) -> socket.socket:
+    """A connection to the server on 127.0.0.1, from loopback address `source` if given (127.0.0.2: Linux
+    routes all of 127.0.0.0/8 to lo), as a client on another machine would be."""
+    return socket.create_connection(("127.0.0.1", port), timeout=timeout,
+                                    source_address=(source, 0) if source else None)
 
 
 def read_answer(sock: socket.socket) -> Answer | None:
@@ -69,9 +72,9 @@ def closed_by_server(sock: socket.socket) -> bool:
         return True
 
 
-def exchange(port: int, data: bytes, timeout: float = 10.0) -> Answer | None:
-    """Send `data` on a new connection and read one answer."""
-    with connect(port, timeout) as sock:
+def exchange(port: int, data: bytes, timeout: float = 10.0, source: str | None = None) -> Answer | None:
+    """Send `data` on a new connection (from `source`, if given) and read one answer."""
+    with connect(port, timeout, source) as sock:
         try:
             sock.sendall(data)
         except (BrokenPipeError, ConnectionResetError):

@@ -68,7 +68,9 @@ def event_loop() -> str:
 def connection_limits(config: Any) -> ConnectionLimits:
     return ConnectionLimits(max_header_bytes=int(config.axon.max_header_bytes),
                             read_timeout_s=float(config.axon.read_timeout), keep_alive_s=int(config.axon.keep_alive),
-                            max_connections=int(config.axon.max_connections))
+                            max_connections=int(config.axon.max_connections),
+                            head_strikes=int(config.axon.head_strikes),
+                            strike_window_s=float(config.axon.strike_window), cooldown_s=float(config.axon.cooldown))
 
 
 def build_axon(wallet: bt.Wallet, config: Any, handlers: SynapseHandlers, *, mock: bool) -> bt.Axon:

@@ -12,13 +12,19 @@ server was closing: 503 "Server disconnected"). This is uvicorn's h11 protocol w
 - `read_timeout_s` for a whole request, head and body, counted from the connection (or, on a kept-alive
   connection, from the request's first byte): 408 and closed (a connection that sent nothing is closed);
 - `keep_alive_s` between requests;
-- at most `max_connections` at once: one more is answered 503 and closed at once.
+- at most `max_connections` at once: one more is answered 503 and closed at once;
+- a client address that sent `head_strikes` heads over the limit within `strike_window_s` is cooled down
+  for `cooldown_s` (head_strikes.py): its new connections are never read nor parsed, held unread for
+  the read timeout at most (MAX_HELD at once) and closed. A flood of huge heads then costs the miner an
+  accept and a close per connection, and a client that waits for its answers is slowed down to a few
+  connections per read timeout.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import typing
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -26,9 +32,12 @@ import h11
 import uvicorn
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
+from content_miner.neuron.head_strikes import HeadStrikes
 from content_miner.neuron.refusal_log import RefusalLog
 
 READ_TIMEOUT_STATES = (h11.IDLE, h11.SEND_BODY)  # the client's side of a request still being received
+COOLING_DOWN = "cooling down after request heads over the limit"
+MAX_HELD = 64  # connections of addresses cooling down held unread at once; more are closed at once
 
 
 @dataclass(frozen=True)
@@ -37,6 +46,9 @@ class ConnectionLimits:
     read_timeout_s: float = 10.0
     keep_alive_s: int = 30
     max_connections: int = 500
+    head_strikes: int = 5  # 0: no cool-down
+    strike_window_s: float = 60.0
+    cooldown_s: float = 60.0
 
 
 class _MeasuredConnection(h11.Connection):
@@ -65,6 +77,7 @@ class _MeasuredConnection(h11.Connection):
 class GuardedH11Protocol(H11Protocol):
     limits: ClassVar[ConnectionLimits] = ConnectionLimits()
     refusals: ClassVar[RefusalLog | None] = None
+    strikes: ClassVar[HeadStrikes | None] = None
 
     def __init__(self, config: uvicorn.Config, server_state: Any, app_state: dict[str, Any],
                  _loop: asyncio.AbstractEventLoop | None = None) -> None:
@@ -99,6 +112,11 @@ class GuardedH11Protocol(H11Protocol):
         if error is not None and error.error_status_hint == 431:
             limit = self.limits.max_header_bytes
             self._refuse(431, "request head too large", f"request head larger than {limit} bytes")
+            if self.strikes is not None and self.client and self.strikes.strike(self.client[0]):
+                limits = self.limits
+                self._record(431, COOLING_DOWN, f"{limits.head_strikes} request heads over the limit within "
+                             f"{limits.strike_window_s:g} s: new connections turned away for "
+                             f"{limits.cooldown_s:g} s")
         else:
             self._refuse(400, "invalid HTTP", "invalid HTTP request")
 
@@ -161,33 +179,73 @@ class BoundedReads(asyncio.BufferedProtocol):
 
     def __init__(self, config: uvicorn.Config, server_state: Any, app_state: dict[str, Any],
                  _loop: asyncio.AbstractEventLoop | None = None) -> None:
-        self.inner = self.protocol_class(config, server_state, app_state, _loop)
+        self.arguments = (config, server_state, app_state, _loop)
+        self.inner: GuardedH11Protocol | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        strikes = self.protocol_class.strikes
+        if strikes is not None and strikes.enabled:
+            peer = transport.get_extra_info("peername")
+            address = str(peer[0]) if peer else ""
+            left = strikes.cooling(address) if address else 0.0
+            if left > 0:
+                hold_s = min(left, self.protocol_class.limits.read_timeout_s)
+                self._turn_away(typing.cast(asyncio.Transport, transport), address, hold_s, strikes)
+                return
+        self.inner = self.protocol_class(*self.arguments)
         self.inner.connection_made(transport)  # type: ignore[arg-type]  # a TCP transport
 
+    def _turn_away(self, transport: asyncio.Transport, address: str, hold_s: float, strikes: HeadStrikes) -> None:
+        """A connection from an address cooling down: nothing of it is read. It is held, reading paused, for
+        `hold_s` (the read timeout or what is left of the cool-down, the shorter), then closed, unless
+        MAX_HELD are held already: then it is closed at once. Held, a client that waits for its answer (as
+        a flood's does) waits as for a request it never finished, instead of coming back at once; closed
+        with unread bytes, the connection is reset and the kernel keeps nothing of it."""
+        refusals = self.protocol_class.refusals
+        if refusals is not None:
+            refusals.record(f"client {address}", 431, COOLING_DOWN, "connection closed unread")
+        if strikes.held >= MAX_HELD:
+            transport.abort()
+            return
+        strikes.held += 1
+        transport.pause_reading()
+
+        def close() -> None:
+            strikes.held -= 1
+            if not transport.is_closing():
+                transport.abort()
+
+        asyncio.get_running_loop().call_later(hold_s, close)
+
     def connection_lost(self, exc: Exception | None) -> None:
-        self.inner.connection_lost(exc)
+        if self.inner is not None:
+            self.inner.connection_lost(exc)
 
     def eof_received(self) -> None:
-        self.inner.eof_received()  # uvicorn's returns None: the transport closes
+        if self.inner is not None:
+            self.inner.eof_received()  # uvicorn's returns None: the transport closes
 
     def pause_writing(self) -> None:
-        self.inner.pause_writing()
+        if self.inner is not None:
+            self.inner.pause_writing()
 
     def resume_writing(self) -> None:
-        self.inner.resume_writing()
+        if self.inner is not None:
+            self.inner.resume_writing()
 
     def get_buffer(self, sizehint: int) -> memoryview:
         return self.read_buffer
 
     def buffer_updated(self, nbytes: int) -> None:
-        self.inner.data_received(bytes(self.read_buffer[:nbytes]))
+        if self.inner is not None:
+            self.inner.data_received(bytes(self.read_buffer[:nbytes]))
 
 
 def guard_connections(config: uvicorn.Config, limits: ConnectionLimits, refusals: RefusalLog | None) -> None:
     """Serve `config` (an Axon's `fast_config`, before start) with these limits."""
-    protocol = type("AxonH11Protocol", (GuardedH11Protocol,), {"limits": limits, "refusals": refusals})
+    strikes = HeadStrikes(limits.head_strikes, limits.strike_window_s, limits.cooldown_s)
+    protocol = type("AxonH11Protocol", (GuardedH11Protocol,), {"limits": limits, "refusals": refusals,
+                                                              "strikes": strikes})
     config.http = type("AxonConnection", (BoundedReads,), {
         "protocol_class": protocol, "read_buffer": memoryview(bytearray(limits.max_header_bytes + 1))})
     config.h11_max_incomplete_event_size = limits.max_header_bytes
