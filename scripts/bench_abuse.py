@@ -6,7 +6,8 @@
 Starts `python -m content_miner.neuron --mock --no_sample` in a temporary data directory (any extra
 miner flags after `--`) and measures:
 - an honest validator's stage-status latency (p50/p99): with nothing else, while 300 connections hold
-  half a request each, while clients send 1 MB request heads (non-numeric nonce) without pause, and
+  half a request each, while clients send 1 MB request heads (non-numeric nonce) without pause (clients
+  that wait for each answer, then clients that never wait: they give up on a send blocked for 50 ms), and
   (a control) while the same clients flood another process on the machine instead. The flood comes from
   another loopback address than the honest validator's (FLOOD_SOURCE, 127.0.0.2; Linux routes all of
   127.0.0.0/8 to lo), as an attacker on a real subnet shares no address with a validator: the miner cools
@@ -16,8 +17,11 @@ miner flags after `--`) and measures:
 - two signed requests sent in the opposite order of their nonces, and one sent twice (the replay);
 - refused requests (403 unregistered, 401 bad signature, 400 malformed header, malformed body with a
   valid signature): status, miner CPU and log bytes per request.
-Targets: 0 false 401, 0 503 at 100 parallel, honest p99 under attack <= 2x the quiet p99, <= 300 log
-bytes per refused request. Module 1's memory is measured by its own benchmark, not here.
+Targets: 0 false 401, 0 503 at 100 parallel, honest p99 under attack (half-open connections, the flood
+of clients that wait) <= 2x the quiet p99, <= 300 log bytes per refused request. The flood of clients
+that never wait is printed beside the same flood at a process that resets every connection at once:
+on loopback it runs at gigabytes a second, and its cost is the machine's, not the miner's. Module 1's
+memory is measured by its own benchmark, not here.
 """
 
 from __future__ import annotations
@@ -57,6 +61,7 @@ LOG_BYTES_TARGET = 300
 HALF_OPEN_WATCH_S = 20.0  # how long the closing of half-open connections is watched
 FLOOD_HEAD_BYTES = 1_000_000
 FLOOD_SOURCE = "127.0.0.2"  # the flood's address: not the honest validator's (HOST)
+IMPATIENT_SEND_S = 0.05
 
 
 def percentiles(latencies: list[float]) -> tuple[float, float]:
@@ -168,10 +173,28 @@ class ClosingWatch:
         return len(self.closed_after), max(self.closed_after, default=0.0)
 
 
-def flood_worker(port: int, hotkey: str, threads: int, max_s: float, limit: int) -> None:
+def hit_and_run(port: int, data: bytes, source: str) -> str:
+    """Send `data` on a new connection from `source`, giving up on any send that blocks for 50 ms, and close it
+    without reading: what becomes of the send (`sent`, `reset`, `stalled`)."""
+    try:
+        with socket.create_connection((HOST, port), timeout=1.0, source_address=(source, 0)) as sock:
+            sock.settimeout(IMPATIENT_SEND_S)
+            sock.sendall(data)
+            return "sent"
+    except (ConnectionResetError, BrokenPipeError):
+        return "reset"
+    except TimeoutError:
+        return "stalled"
+    except OSError:
+        return "error"
+
+
+def flood_worker(port: int, hotkey: str, threads: int, max_s: float, limit: int, patient: bool) -> None:
     """Run by a child process (its own GIL: the flood must not slow down the measuring client here):
-    threads sending 1 MB request heads with a non-numeric nonce, one connection each from FLOOD_SOURCE, until stdin is
-    closed, `max_s` passed or `limit` requests were sent; then the answers as JSON on stdout."""
+    threads sending 1 MB request heads with a non-numeric nonce, one connection each from FLOOD_SOURCE,
+    until stdin is closed, `max_s` passed or `limit` requests were sent; then the answers as JSON on
+    stdout. `patient` clients wait for each answer (10 s at most); the others give up on a send blocked
+    for 50 ms and never read (what a connection held unread costs them: nothing)."""
     pad = "".join(f"x-pad-{i}: {'a' * 8000}\r\n" for i in range(FLOOD_HEAD_BYTES // 8012))
     request = (f"POST /StageStatusSynapse HTTP/1.1\r\nHost: {HOST}\r\ncontent-type: application/json\r\n"
                f"bt_header_dendrite_nonce: not-a-number\r\nbt_header_dendrite_hotkey: {hotkey}\r\n"
@@ -186,7 +209,8 @@ def flood_worker(port: int, hotkey: str, threads: int, max_s: float, limit: int)
             with lock:
                 if sum(answers.values()) >= limit:
                     return
-            answer = raw_exchange(port, request, timeout=10, source=FLOOD_SOURCE)
+            answer = raw_exchange(port, request, timeout=10, source=FLOOD_SOURCE) if patient \
+                else hit_and_run(port, request, FLOOD_SOURCE)
             with lock:
                 answers[answer] += 1
 
@@ -203,13 +227,17 @@ def flood_worker(port: int, hotkey: str, threads: int, max_s: float, limit: int)
     print(json.dumps(dict(answers)))
 
 
-def control_server() -> None:
+def control_server(kind: str) -> None:
     """Run by a child process: a server that answers every connection 431 after reading up to 64 KiB, as the
-    miner does with a flood request. The same flood aimed at it shows what the flood costs the honest
+    miner does with a flood request (`answer`), or that resets every connection as soon as it is accepted
+    (`reset`: the least any server can do). The same flood aimed at it shows what the flood costs the honest
     validator through the machine's CPU alone (attacker, kernel, server share 2 cores), whatever the miner does."""
     answer = b"HTTP/1.1 431 Request Header Fields Too Large\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
 
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        if kind == "reset":
+            writer.transport.abort()
+            return
         try:
             await reader.read(65537)
             writer.write(answer)
@@ -226,12 +254,28 @@ def control_server() -> None:
     asyncio.run(serve())
 
 
+class Control:
+    """A control server (`control_server`) in a child process, for the duration of a `with` block: its port."""
+
+    def __init__(self, kind: str) -> None:
+        self.child = subprocess.Popen([sys.executable, __file__, "--control-server", kind], stdin=subprocess.PIPE,
+                                      stdout=subprocess.PIPE, text=True)
+
+    def __enter__(self) -> int:
+        assert self.child.stdout is not None
+        return int(self.child.stdout.readline())
+
+    def __exit__(self, *exc: object) -> None:
+        self.child.communicate(timeout=30)
+
+
 class Flood:
     """The flood in a child process, for the duration of a `with` block."""
 
-    def __init__(self, port: int, hotkey: str, threads: int, max_s: float = 300, limit: int = 100_000) -> None:
+    def __init__(self, port: int, hotkey: str, threads: int, max_s: float = 300, limit: int = 100_000, *,
+                 patient: bool = True) -> None:
         self.argv = [sys.executable, __file__, "--flood-worker", str(port), hotkey, str(threads), str(max_s),
-                     str(limit)]
+                     str(limit), "patient" if patient else "impatient"]
         self.answers: Counter[str] = Counter()
 
     def __enter__(self) -> Flood:
@@ -339,17 +383,17 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--gap", type=float, default=5.0, help="seconds between parallel rounds")
     parser.add_argument("--refused", type=int, default=200, help="requests per kind of refusal")
-    parser.add_argument("--flood-worker", nargs=5, metavar=("PORT", "HOTKEY", "THREADS", "MAX_S", "LIMIT"),
+    parser.add_argument("--flood-worker", nargs=6, metavar=("PORT", "HOTKEY", "THREADS", "MAX_S", "LIMIT", "KIND"),
                         help=argparse.SUPPRESS)
-    parser.add_argument("--control-server", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--control-server", choices=("answer", "reset"), help=argparse.SUPPRESS)
     parser.add_argument("miner_flags", nargs="*", help="extra miner flags (after --)")
     args = parser.parse_args()
     if args.control_server:
-        control_server()
+        control_server(args.control_server)
         return 0
     if args.flood_worker:
-        port, hotkey, threads, max_s, limit = args.flood_worker
-        flood_worker(int(port), hotkey, int(threads), float(max_s), int(limit))
+        port, hotkey, threads, max_s, limit, kind = args.flood_worker
+        flood_worker(int(port), hotkey, int(threads), float(max_s), int(limit), kind == "patient")
         return 0
     failures: list[str] = []
     with tempfile.TemporaryDirectory(prefix="bench-abuse-") as tmp_name:
@@ -380,21 +424,23 @@ def main() -> int:
             with Flood(miner.port, miner.keys.validator.hotkey.ss58_address, args.flooders) as flood:
                 flooded = line(f"under a 1 MB-header flood ({args.flooders} clients)",
                                *loop.run_until_complete(honest_latencies(client, args.queries)))
+            with Flood(miner.port, miner.keys.validator.hotkey.ss58_address, args.flooders, patient=False) as hasty:
+                hasty_flooded = line(f"under a flood of clients that never wait ({args.flooders})",
+                                     *loop.run_until_complete(honest_latencies(client, args.queries)))
             time.sleep(0.5)
-            flood_log = (miner.log_bytes() - log_before) / max(1, flood.sent)
-            control = subprocess.Popen([sys.executable, __file__, "--control-server"], stdin=subprocess.PIPE,
-                                       stdout=subprocess.PIPE, text=True)
-            try:
-                assert control.stdout is not None
-                control_port = int(control.stdout.readline())
-                with Flood(control_port, miner.keys.validator.hotkey.ss58_address, args.flooders):
-                    line("the same flood at another process",
-                         *loop.run_until_complete(honest_latencies(client, args.queries)))
-            finally:
-                control.communicate(timeout=30)
+            flood_log = (miner.log_bytes() - log_before) / max(1, flood.sent + hasty.sent)
+            with Control("answer") as control_port, \
+                    Flood(control_port, miner.keys.validator.hotkey.ss58_address, args.flooders):
+                line("the same flood at another process",
+                     *loop.run_until_complete(honest_latencies(client, args.queries)))
+            with Control("reset") as control_port, \
+                    Flood(control_port, miner.keys.validator.hotkey.ss58_address, args.flooders, patient=False):
+                hasty_control = line("never waiting, at a process resetting all",
+                                     *loop.run_until_complete(honest_latencies(client, args.queries)))
             print(f"  {half_open_note}")
             print(f"  flood: {flood.sent} requests of {FLOOD_HEAD_BYTES / 1e6:g} MB heads from {FLOOD_SOURCE}, answers "
-                  f"{dict(flood.answers)}, {flood_log:.0f} log bytes per request")
+                  f"{dict(flood.answers)}; clients that never wait: {hasty.sent} sends {dict(hasty.answers)}; "
+                  f"{flood_log:.0f} log bytes per request")
 
             parallel_client = miner.client()
             result = loop.run_until_complete(parallel_rounds(parallel_client, args.parallel, args.rounds, args.gap))
@@ -422,6 +468,9 @@ def main() -> int:
         finally:
             code = miner.stop()
     worst_p99 = max(under[1], flooded[1])
+    print(f"beyond the issue's flood: clients that never wait, p99 {hasty_flooded[1]:.1f} ms at the miner, "
+          f"{hasty_control[1]:.1f} ms at a process that resets every connection (what the flood costs the "
+          f"machine itself); not a target")
     print(f"targets: false 401 {false_401} (0), 503 {unavailable} (0), honest p99 under attack {worst_p99:.1f} ms "
           f"<= {P99_FACTOR:g} x quiet {quiet[1]:.1f} ms, log bytes per refused request {max(log_per_refusal):.0f} "
           f"(<= {LOG_BYTES_TARGET}); miner exit code {code}")

@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -97,3 +100,46 @@ def test_lexical_fallback_is_labelled_and_normalised() -> None:
     assert vectors.shape == (3, 1024)
     assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
     assert vectors[0] @ vectors[1] > vectors[0] @ vectors[2]
+
+
+INTERRUPTED_AS_A_WORKER_STARTS = """
+import threading
+from content_miner.pipeline.embedding import load_embedder
+embedder = load_embedder()
+real_start = threading.Thread.start
+
+def start_then_interrupted(self):  # a stop signal handled the moment a worker thread has started
+    real_start(self)
+    threading.Thread.start = real_start
+    raise KeyboardInterrupt
+
+threading.Thread.start = start_then_interrupted
+try:
+    embedder.embed(["first text", "second text"])
+except KeyboardInterrupt:
+    print("interrupted")  # and the process ends, as Module 1 does on a stop
+"""
+
+
+def test_a_stop_signal_as_an_embedding_worker_starts_does_not_hold_the_process_at_exit() -> None:
+    """ThreadPoolExecutor joins its workers at exit and tells them to stop only once registered; a signal
+    handled between a worker's start and its registration left one that was never told: Module 1 hung in
+    its exit (seen once, under load, after a SIGTERM during Stage 3)."""
+    try:
+        done = subprocess.run([sys.executable, "-c", INTERRUPTED_AS_A_WORKER_STARTS], capture_output=True, text=True,
+                              timeout=60, env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"})
+    except subprocess.TimeoutExpired:
+        pytest.fail("the process did not exit: a worker thread holds it")
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "interrupted"
+
+
+def test_the_embedder_works_again_after_an_interrupted_call(minilm: Embedder) -> None:
+    try:
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(minilm, "_session", None)  # the next run fails at once, as an interrupted one would
+            minilm.embed(["one", "two", "three"])
+    except AttributeError:
+        pass
+    again = minilm.embed(["one", "two", "three"])
+    assert again.shape == (3, 384) and np.allclose(np.linalg.norm(again, axis=1), 1.0, atol=1e-5)

@@ -109,7 +109,8 @@ class MiniLMOnnxEmbedder:
         options = ort.SessionOptions()
         options.intra_op_num_threads = 1
         options.log_severity_level = 3
-        self._pool = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="embed")
+        self._workers = max(1, workers)
+        self._pool: ThreadPoolExecutor | None = None
         try:
             self._session = ort.InferenceSession(
                 str(model), options, providers=["CPUExecutionProvider"]
@@ -134,9 +135,21 @@ class MiniLMOnnxEmbedder:
 
         if len(texts) == 1:
             run(0)
-        else:
-            for _ in self._pool.map(run, range(len(texts))):
+            return _normalise(out)
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(max_workers=self._workers, thread_name_prefix="embed")
+        pool = self._pool
+        try:
+            for _ in pool.map(run, range(len(texts))):
                 pass
+        except BaseException:
+            # Interrupted (a stop signal) or failed: this pool's workers are told to stop now, and the
+            # next call starts another. ThreadPoolExecutor tells its workers to stop at exit only once
+            # they are registered, and a signal handled between a worker's start and its registration
+            # left one that held Module 1 in its exit for good.
+            self._pool = None
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
         return _normalise(out)
 
 
