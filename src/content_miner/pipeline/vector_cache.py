@@ -2,9 +2,11 @@
 
 A re-run needs every post's vector, and asking Chroma for 10,000 of them takes seconds (and
 upserting them all again took 30 s on a real account). This file, `DataLayout.account_vectors`,
-holds the document ids, a hash of each post's text and its vector, as last written; Stage 3
-trusts it only while the index holds exactly the same ids for the account (one cheap id listing),
-so a wiped or edited index is read back instead. A plain `.npz` without pickled objects.
+holds the document ids, a hash of each post's text and its vector, as last written. Stage 3 takes
+it for the index's content only while the index holds exactly the same ids for the account (one
+cheap id listing), so an edited index is read back instead; a cached vector of a post the index
+lost, with the same text, is written back instead of embedded again (the embedder is the same).
+A plain `.npz` without pickled objects (`npz_files.py`).
 """
 
 from __future__ import annotations
