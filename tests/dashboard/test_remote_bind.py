@@ -64,7 +64,9 @@ def test_a_remote_bind_refuses_without_the_token_and_works_with_it(tmp_path: Pat
         info = wait_for(listening, timeout=90, what="run/dashboard.json")
         assert info["dashboard_host"] == "0.0.0.0"
         port = int(info["dashboard_port"])
-        assert f"📊 Dashboard (read-only) on http://0.0.0.0:{port}/ (access token required)" in log.read_text()
+        line = f"📊 Dashboard (read-only) on http://0.0.0.0:{port}/ (access token required)"
+        # The endpoint file is written just before the line is logged (bittensor logs through a queue).
+        wait_for(lambda: line in log.read_text(), timeout=30, what="the dashboard's start line")
         inside = subprocess.run(["nsenter", f"--net=/proc/{miner.pid}/ns/net", sys.executable, "-c", ASK, str(port),
                                  TOKEN], capture_output=True, text=True, timeout=60)
         assert inside.returncode == 0, inside.stderr[-2000:]
