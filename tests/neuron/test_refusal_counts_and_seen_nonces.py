@@ -73,6 +73,35 @@ def test_callers_without_end_get_a_bounded_number_of_lines_and_a_sum() -> None:
                                            "one (at most 5 lines per 60 s)")
 
 
+def test_the_line_limit_holds_for_callers_that_keep_coming_back() -> None:
+    """The counts of callers seen before are lines too: 200 callers refused again and again get at most
+    `max_lines` lines and one sum per interval, not a line each."""
+    now = [0.0]
+    logger = Lines()
+    log = RefusalLog(logger, interval_s=10, clock=lambda: now[0], max_lines=50)
+    per_interval = []
+    for _ in range(6):
+        before = len(logger.lines)
+        for _ in range(3):
+            for index in range(200):
+                log.record(f"client 127.0.1.{index}", 431, "request head too large")
+        now[0] += 10
+        log.flush()
+        per_interval.append(len(logger.lines) - before)
+    # The first flush also carries the first window's 50 lines; after it, 50 lines and one sum per window.
+    assert per_interval[0] <= 101 and max(per_interval[1:]) <= 51, per_interval
+    assert log.total == 6 * 3 * 200
+    assert any("not listed one by one" in text for _, text in logger.lines)
+
+
+def test_a_line_not_counted_is_logged_but_not_counted_again() -> None:
+    logger = Lines()
+    log = RefusalLog(logger)
+    log.record("client 127.0.0.2", 431, "request head too large")
+    log.record("client 127.0.0.2", 431, "cooling down", "5 heads within 60 s", counted=False)
+    assert len(logger.lines) == 2 and log.total == 1 and log.by_reason() == {"request head too large": 1}
+
+
 NOW = 1_700_000_000 * NANOS
 
 

@@ -77,18 +77,20 @@ class RefusalLog:
         with self._lock:
             return dict(self._by_reason)
 
-    def record(self, hotkey: str | None, status: int, reason: str, detail: str = "") -> None:
+    def record(self, hotkey: str | None, status: int, reason: str, detail: str = "", *, counted: bool = True) -> None:
         """One refused request. `reason` is the kind of refusal (part of the key), `detail` the specifics
-        of the latest one (shown, not counted apart)."""
+        of the latest one (shown, not counted apart). `counted=False`: a line about a refusal counted
+        already (such as the cool-down it began), logged under the same limits but not counted again."""
         caller = short_text(hotkey, HOTKEY_CHARS) if hotkey else "an unknown caller"
         reason = short_text(reason, REASON_CHARS)
         detail = short_text(detail, DETAIL_CHARS) if detail else ""
         lines: list[tuple[bool, str]] = []
         with self._lock:
             now = self.clock()
-            self.total += 1
-            counted = reason if reason in self._by_reason or len(self._by_reason) < MAX_REASONS else OTHER_REASON
-            self._by_reason[counted] = self._by_reason.get(counted, 0) + 1
+            if counted:
+                self.total += 1
+                kind = reason if reason in self._by_reason or len(self._by_reason) < MAX_REASONS else OTHER_REASON
+                self._by_reason[kind] = self._by_reason.get(kind, 0) + 1
             if now >= self._next_sweep:  # not on every request: a sweep looks at every key
                 lines += self._roll_window(now)
             key = (caller, status, reason)
@@ -139,25 +141,39 @@ class RefusalLog:
     # -- inside the lock ------------------------------------------------------------------------
 
     def _roll_window(self, now: float, *, force: bool = False) -> list[tuple[bool, str]]:
+        """The lines due now: the summary of the window that ended, then each key's count whose interval
+        is over, within the window's line limit (past it, counts are summed into the next summary)."""
         self._next_sweep = now + min(1.0, self.interval_s / 10)
         lines: list[tuple[bool, str]] = []
+        if now - self._window_start >= self.interval_s:
+            lines += self._close_window(now)
         for key, entry in list(self._keys.items()):
             if now - entry.last_line < self.interval_s and not force:
                 continue
-            if entry.count:
+            if not entry.count:
+                del self._keys[key]  # a whole interval without this refusal: forget it
+            elif self._lines_in_window < self.max_lines:
                 lines.append(self._line(key, entry, now, first=False))
             else:
-                del self._keys[key]  # a whole interval without this refusal: forget it
-        if now - self._window_start >= self.interval_s or force:
-            if self._unlisted:
-                count, callers = self._unlisted, len(self._unlisted_callers)
-                lines.append((False, f"Refused {count} more request{'s' if count != 1 else ''} from {callers} "
-                                     f"caller(s) in {now - self._window_start:.0f} s, not listed one by one (at most "
-                                     f"{self.max_lines} lines per {self.interval_s:g} s)"))
-            self._window_start = now
-            self._lines_in_window = 0
-            self._unlisted = 0
-            self._unlisted_callers = set()
+                self._unlisted += entry.count
+                if len(self._unlisted_callers) < self.max_keys:
+                    self._unlisted_callers.add(key[0])
+                entry.count, entry.last_line = 0, now
+        if force:
+            lines += self._close_window(now)
+        return lines
+
+    def _close_window(self, now: float) -> list[tuple[bool, str]]:
+        lines: list[tuple[bool, str]] = []
+        if self._unlisted:
+            count, callers = self._unlisted, len(self._unlisted_callers)
+            lines.append((False, f"Refused {count} more request{'s' if count != 1 else ''} from {callers} "
+                                 f"caller(s) in {now - self._window_start:.0f} s, not listed one by one (at most "
+                                 f"{self.max_lines} lines per {self.interval_s:g} s)"))
+        self._window_start = now
+        self._lines_in_window = 0
+        self._unlisted = 0
+        self._unlisted_callers = set()
         return lines
 
     def _line(self, key: tuple[str, int, str], entry: _Key, now: float, *, first: bool) -> tuple[bool, str]:
