@@ -24,16 +24,37 @@ def test_strikes_within_the_window_cool_that_address_down_for_the_cool_down_and_
     assert [table.strike("10.0.0.9") for _ in range(3)] == [False, False, True]  # counted afresh after it
 
 
-def test_the_table_is_bounded_and_forgets_finished_addresses_first() -> None:
+def test_the_strikes_are_counted_in_a_sliding_window() -> None:
+    now = [0.0]
+    table = HeadStrikes(5, window_s=60, cooldown_s=30, clock=lambda: now[0])
+    assert table.strike("10.0.0.9") is False
+    now[0] = 59.3
+    assert [table.strike("10.0.0.9") for _ in range(3)] == [False] * 3
+    now[0] = 60.2  # the first strike is out of the window now, the next two make five within 0.9 s
+    assert [table.strike("10.0.0.9") for _ in range(2)] == [False, True]
+
+
+def test_the_table_is_bounded_and_a_new_address_takes_the_place_of_an_idle_one() -> None:
     now = [0.0]
     table = HeadStrikes(1, window_s=10, cooldown_s=10, max_addresses=3, clock=lambda: now[0])
     for address in ("10.0.0.1", "10.0.0.2", "10.0.0.3"):
         assert table.strike(address) is True
     assert table.strike("10.0.0.4") is False  # full of cool-downs still running: not tracked, not cooled
     assert table.cooling("10.0.0.4") == 0.0 and table.tracked() == 3
-    now[0] += 25  # cool-downs and windows over
-    assert table.strike("10.0.0.4") is True
-    assert table.tracked() == 1
+    now[0] += 25  # cool-downs over
+    assert table.strike("10.0.0.4") is True  # in the place of the least recently struck
+    assert table.tracked() == 3 and table.cooling("10.0.0.4") == 10.0
+
+
+def test_addresses_that_struck_once_cannot_turn_the_cool_down_off() -> None:
+    """10,000 addresses sending one head each used to fill the table for a whole window: a new attacker
+    was then never cooled down."""
+    now = [0.0]
+    table = HeadStrikes(3, window_s=60, cooldown_s=60, max_addresses=100, clock=lambda: now[0])
+    for index in range(100):
+        table.strike(f"10.1.0.{index}")
+    now[0] += 1
+    assert [table.strike("10.9.9.9") for _ in range(3)] == [False, False, True]
 
 
 def test_an_ipv6_host_is_counted_by_its_64_and_an_ipv4_mapped_client_by_its_ipv4_address() -> None:

@@ -69,12 +69,12 @@ def build_parser() -> argparse.ArgumentParser:
                         help="connections at once; more are answered 503 and closed (default: 500)")
     parser.add_argument("--axon.head_strikes", dest="axon.head_strikes", type=int, default=5,
                         help="a client address that sends this many request heads over --axon.max_header_bytes "
-                             "within --axon.strike_window has its new connections closed at once for "
-                             "--axon.cooldown (default: 5; 0: never)")
+                             "within --axon.strike_window has its new connections turned away unread (held at most "
+                             "--axon.read_timeout, then closed) for --axon.cooldown (default: 5; 0: never)")
     parser.add_argument("--axon.strike_window", dest="axon.strike_window", type=float, default=60.0,
                         help="seconds within which --axon.head_strikes heads over the limit count (default: 60)")
     parser.add_argument("--axon.cooldown", dest="axon.cooldown", type=float, default=60.0,
-                        help="seconds an address's new connections are closed at once after its strikes; it never "
+                        help="seconds an address's new connections are turned away after its strikes; it never "
                              "lasts longer (default: 60)")
     parser.add_argument("--axon.nonce_window", dest="axon.nonce_window", type=float, default=60.0,
                         help="seconds a signed request stays valid at most (bittensor: 4 s + its timeout); "

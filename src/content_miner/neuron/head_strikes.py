@@ -1,32 +1,32 @@
 """Client addresses that keep sending request heads over the limit: their connections closed at once, for a while.
 
 Every head over the limit costs the miner a connection, a 64 KiB read, the parsing of it and an answer. An
-address that sent `strikes` of them within `window_s` seconds is cooled down: for `cooldown_s` seconds its
-new connections are turned away as soon as they are accepted, before anything is read. Only that address: a
-validator that sent no such heads is never refused here. The cool-down ends `cooldown_s` after it began (the
-strikes during it do not extend it); the strikes after it count afresh.
+address that sent `strikes` of them within any `window_s` seconds (a sliding window) is cooled down: for
+`cooldown_s` seconds its new connections are turned away as soon as they are accepted, before anything is
+read. Only that address: a validator that sent no such heads is never refused here. The cool-down ends
+`cooldown_s` after it began (the strikes during it do not extend it); the strikes after it count afresh.
 
-The table is bounded: at most `max_addresses` addresses are tracked. When it is full, addresses whose window
-and cool-down are over are forgotten first; if none is, a new address is not tracked (not cooled down, never
-refused by mistake); that search runs at most once a second. An IPv6 address is counted by its /64 network
-(what one host is given), an IPv4 client of an IPv6 socket by its IPv4 address.
+The table is bounded: at most `max_addresses` addresses are tracked. When it is full, a new address takes the
+place of the one that struck least recently among those not cooling down (a bounded search); when every one
+is cooling down, the new address is not tracked (not cooled down, never refused by mistake). An IPv6 address
+is counted by its /64 network (what one host is given), an IPv4 client of an IPv6 socket by its IPv4 address.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import time
+from collections import OrderedDict, deque
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 MAX_ADDRESSES = 10_000
-SWEEP_INTERVAL_S = 1.0
+EVICTION_SCAN = 64  # entries looked at, least recently struck first, for one to give up its place
 
 
 @dataclass
 class _Entry:
-    window_start: float
-    strikes: int = 0
+    times: deque[float] = field(default_factory=deque)  # the latest strikes, at most `strikes` of them
     cool_until: float = 0.0  # while the clock is below it, the address is cooled down
 
 
@@ -38,8 +38,7 @@ class HeadStrikes:
         self.cooldown_s = cooldown_s
         self.max_addresses = max_addresses
         self.clock = clock
-        self._entries: dict[str, _Entry] = {}
-        self._next_sweep = 0.0
+        self._entries: OrderedDict[str, _Entry] = OrderedDict()  # least recently struck first
         self.held = 0  # connections of addresses cooling down held unread now (http_protocol)
 
     @property
@@ -54,18 +53,18 @@ class HeadStrikes:
         address = _key(address)
         entry = self._entries.get(address)
         if entry is None:
-            if len(self._entries) >= self.max_addresses and not self._forget_finished(now):
+            if len(self._entries) >= self.max_addresses and not self._make_room(now):
                 return False
-            entry = self._entries[address] = _Entry(window_start=now)
+            entry = self._entries[address] = _Entry(deque(maxlen=self.strikes))
+        else:
+            self._entries.move_to_end(address)
         if now < entry.cool_until:
             return False  # cooled down already (a connection accepted just before)
-        if now - entry.window_start >= self.window_s:
-            entry.window_start, entry.strikes = now, 0
-        entry.strikes += 1
-        if entry.strikes < self.strikes:
+        entry.times.append(now)
+        if len(entry.times) < self.strikes or now - entry.times[0] > self.window_s:
             return False
         entry.cool_until = now + self.cooldown_s
-        entry.window_start, entry.strikes = entry.cool_until, 0  # counted afresh after the cool-down
+        entry.times.clear()  # counted afresh after the cool-down
         return True
 
     def cooling(self, address: str) -> float:
@@ -79,16 +78,16 @@ class HeadStrikes:
     def tracked(self) -> int:
         return len(self._entries)
 
-    def _forget_finished(self, now: float) -> bool:
-        """Forget the addresses with neither a window nor a cool-down running; True if any was."""
-        if now < self._next_sweep:
-            return False
-        self._next_sweep = now + SWEEP_INTERVAL_S
-        finished = [address for address, entry in self._entries.items()
-                    if now >= entry.cool_until and now - entry.window_start >= self.window_s]
-        for address in finished:
-            del self._entries[address]
-        return bool(finished)
+    def _make_room(self, now: float) -> bool:
+        """Forget the least recently struck address not cooling down (among the first EVICTION_SCAN);
+        True if one was."""
+        for scanned, (address, entry) in enumerate(self._entries.items()):
+            if scanned >= EVICTION_SCAN:
+                return False
+            if now >= entry.cool_until:
+                del self._entries[address]
+                return True
+        return False
 
 
 def _key(address: str) -> str:

@@ -114,9 +114,9 @@ class GuardedH11Protocol(H11Protocol):
             self._refuse(431, "request head too large", f"request head larger than {limit} bytes")
             if self.strikes is not None and self.client and self.strikes.strike(self.client[0]):
                 limits = self.limits
-                self._record(431, COOLING_DOWN, f"{limits.head_strikes} request heads over the limit within "
-                             f"{limits.strike_window_s:g} s: new connections turned away for "
-                             f"{limits.cooldown_s:g} s")
+                heads = f"{limits.head_strikes} request head{'s' if limits.head_strikes != 1 else ''}"
+                self._record(431, COOLING_DOWN, f"{heads} over the limit within {limits.strike_window_s:g} s: "
+                             f"new connections turned away for {limits.cooldown_s:g} s", counted=False)
         else:
             self._refuse(400, "invalid HTTP", "invalid HTTP request")
 
@@ -161,10 +161,10 @@ class GuardedH11Protocol(H11Protocol):
             self.transport.write(head + body)
             self.transport.close()
 
-    def _record(self, status: int, reason: str, message: str) -> None:
+    def _record(self, status: int, reason: str, message: str, *, counted: bool = True) -> None:
         if self.refusals is not None:
             where = f"client {self.client[0]}" if self.client else "an unknown client"
-            self.refusals.record(where, status, reason, message)
+            self.refusals.record(where, status, reason, message, counted=counted)
 
 
 class BoundedReads(asyncio.BufferedProtocol):
