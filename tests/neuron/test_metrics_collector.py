@@ -25,6 +25,8 @@ from starlette.testclient import TestClient
 from content_miner.neuron.axon_requests import OTHER, AxonRequests, RequestCounter
 from content_miner.neuron.listen_hosts import is_loopback, usable_host
 from content_miner.neuron.metrics import MetricsSources, MinerMetrics, ModuleReading, build_registry
+from content_miner.neuron.metrics_server import MAX_CONNECTIONS as METRICS_MAX_CONNECTIONS
+from content_miner.neuron.metrics_server import READ_TIMEOUT_S as METRICS_READ_TIMEOUT_S
 from content_miner.neuron.metrics_server import active_stages, exposure_warning, start_metrics
 from content_miner.neuron.refusal_log import MAX_REASONS, OTHER_REASON, RefusalLog
 from content_miner.pipeline.jobs import QueueSummary
@@ -344,6 +346,27 @@ def test_metrics_are_served_over_http_on_loopback_and_stop_with_the_server(track
     assert logger.texts() == [f"📈 Metrics at http://127.0.0.1:{server.port}/metrics (Prometheus)"]  # no warning
     with pytest.raises(ConnectionRefusedError):  # closed with the server, not left to the process's exit
         socket.create_connection(("127.0.0.1", server.port), timeout=5)
+
+
+def test_metrics_connections_are_bounded_and_silent_ones_closed_after_the_read_timeout(
+        tracker: MinerStageTracker, clock: SteppedClock) -> None:
+    server, _ = start_metrics(sources(tracker, clock), "127.0.0.1", 0, Collected())
+    url = f"http://127.0.0.1:{server.port}/metrics"
+    silent: list[socket.socket] = []
+    try:
+        for _ in range(METRICS_MAX_CONNECTIONS):
+            silent.append(socket.create_connection(("127.0.0.1", server.port), timeout=METRICS_READ_TIMEOUT_S + 20))
+            silent[-1].sendall(b"GET /metr")  # half a request line, then nothing
+        with socket.create_connection(("127.0.0.1", server.port), timeout=METRICS_READ_TIMEOUT_S + 20) as extra:
+            assert extra.recv(100) == b""  # one too many: closed unanswered
+        for sock in silent:  # each closed by the server once silent for the read timeout
+            assert sock.recv(100) == b""
+        with urllib.request.urlopen(url, timeout=10) as answer:  # and served again
+            assert answer.status == 200
+    finally:
+        for sock in silent:
+            sock.close()
+        server.stop()
 
 
 @pytest.mark.parametrize(("host", "loopback"), [("127.0.0.1", True), ("127.0.0.2", True), ("::1", True),

@@ -4,7 +4,9 @@ Bound to 127.0.0.1 unless `--metrics.host` says otherwise (anything else gets on
 endpoint has no authentication); `--metrics.port 0` takes any free port. The port it listens on is
 written to `run/miner.json` (`metrics_port`) beside the axon's, so tools and tests find it.
 Only `/metrics` is served (prometheus_client's own server answers the metrics on every path); any
-other path is a 404 naming the right one. Requests are not logged.
+other path is a 404 naming the right one. Requests are not logged. At most MAX_CONNECTIONS connections
+at once, each closed after READ_TIMEOUT_S of silence (the standard library's server keeps a thread per
+connection for as long as the client likes).
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ from content_miner.tracker.live import LiveStage, StallRules
 from content_miner.tracker.log_tally import active_current
 
 STOP_WAIT_S = 2.0
+READ_TIMEOUT_S = 10.0  # for a request, as the axon's --axon.read_timeout
+MAX_CONNECTIONS = 32  # at once; a scraper needs one
 METRICS_PATHS = frozenset({"/metrics", "/metrics/"})
 NOT_FOUND = b"Not found: the miner's metrics are at /metrics\n"
 
@@ -71,15 +75,45 @@ def metrics_only(app: WsgiApp) -> WsgiApp:
 
 
 class _QuietHandler(WSGIRequestHandler):
+    timeout = READ_TIMEOUT_S  # a connection silent this long is closed
+
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name
         """A scrape every 15 s is not worth a line; nor is a stranger's request."""
+
+
+class _BoundedWSGIServer(ThreadingWSGIServer):
+    """At most MAX_CONNECTIONS connections at once (a thread each); more are closed unanswered. A
+    connection that times out or breaks is dropped without the traceback socketserver would print."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self._slots = threading.BoundedSemaphore(MAX_CONNECTIONS)
+        super().__init__(*args, **kwargs)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        if not self._slots.acquire(blocking=False):
+            self.shutdown_request(request)
+            return
+        try:
+            super().process_request(request, client_address)
+        except BaseException:
+            self._slots.release()
+            raise
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self._slots.release()
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A slow or broken client: nothing to report."""
 
 
 def _serve(host: str, port: int, app: WsgiApp) -> tuple[Any, threading.Thread]:
     """A threaded WSGI server on `host:port` (IPv4 or IPv6, as the host resolves), serving from a daemon thread."""
     family, _, _, _, address = socket.getaddrinfo(host or None, port, type=socket.SOCK_STREAM,
                                                   flags=socket.AI_PASSIVE)[0]
-    server_class = type("MetricsWSGIServer", (ThreadingWSGIServer,), {"address_family": family})
+    server_class = type("MetricsWSGIServer", (_BoundedWSGIServer,), {"address_family": family})
     server: Any = make_server(str(address[0]), port, app, server_class, handler_class=_QuietHandler)
     thread = threading.Thread(target=server.serve_forever, name="metrics-http", daemon=True)
     thread.start()
