@@ -23,11 +23,13 @@ def test_meta_and_arrays_come_back_as_written(tmp_path: Path) -> None:
     assert [p.name for p in tmp_path.iterdir()] == ["f.npz"]  # no temporary file left
 
 
-@pytest.mark.parametrize("damage", ["truncated", "not an archive", "meta not an object", "pickled array"])
+@pytest.mark.parametrize("damage", ["empty", "truncated", "not an archive", "meta not an object", "pickled array"])
 def test_a_damaged_file_is_a_value_error(tmp_path: Path, damage: str) -> None:
     path = tmp_path / "f.npz"
     write_npz(path, {"format": 1}, {"a": np.arange(1000)})
-    if damage == "truncated":
+    if damage == "empty":
+        path.write_bytes(b"")
+    elif damage == "truncated":
         path.write_bytes(path.read_bytes()[:300])
     elif damage == "not an archive":
         path.write_bytes(b"PK\x03\x04 but nothing after")
@@ -45,6 +47,7 @@ def test_a_truncated_vector_cache_is_ignored_and_the_account_still_indexed(tmp_p
     index = PostIndex.open(layout.vector_index, chroma_url="", layout=layout)
     index.index_posts("twitter", "kim", posts)
     cache = layout.account_vectors(AccountKey("twitter", "kim"), index.name)
-    cache.write_bytes(cache.read_bytes()[:200])  # a damaged copy: it used to fail Stage 3 (zipfile.BadZipFile)
-    again = index.index_posts("twitter", "kim", posts)
-    assert (again.embedded, again.reused) == (0, 20)  # read back from the index instead
+    for damaged in (cache.read_bytes()[:200], b""):  # a damaged copy, an empty file: both used to fail Stage 3
+        cache.write_bytes(damaged)
+        again = index.index_posts("twitter", "kim", posts)
+        assert (again.embedded, again.reused) == (0, 20)  # read back from the index instead

@@ -30,8 +30,8 @@ def read_npz(path: Path) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         with np.load(path, allow_pickle=False) as data:
             meta = json.loads(str(data["meta"]))
             arrays = {name: data[name] for name in data.files if name != "meta"}
-    except zipfile.BadZipFile as exc:  # not an OSError nor a ValueError
-        raise ValueError(f"damaged archive: {exc}") from None
+    except (zipfile.BadZipFile, EOFError) as exc:  # neither an OSError nor a ValueError (EOFError: an empty file)
+        raise ValueError(f"damaged archive: {exc or type(exc).__name__}") from None
     if not isinstance(meta, dict):
         raise ValueError("its meta is not a JSON object")
     return meta, arrays
