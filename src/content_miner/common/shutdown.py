@@ -9,6 +9,7 @@ signal during start-up is remembered and the entry point stops before serving.
 
 from __future__ import annotations
 
+import atexit
 import os
 import signal
 import threading
@@ -30,7 +31,19 @@ class ShutdownSignals:
     def install(self) -> ShutdownSignals:
         for signum in STOP_SIGNALS:
             signal.signal(signum, self._received)
+        atexit.register(self._ignore_from_now)
         return self
+
+    def _ignore_from_now(self) -> None:
+        """At exit, after the program's own clean-up: stop signals are ignored from here on. Python puts
+        the default action back for its handlers as it finalises, and native libraries' teardown
+        (onnxruntime, Chroma) then takes most of a second, in which pm2's SIGTERM after its SIGINT killed
+        the process (exit -15) instead of letting it end with its code. An ignored signal stays ignored."""
+        for signum in STOP_SIGNALS:
+            try:
+                signal.signal(signum, signal.SIG_IGN)
+            except (ValueError, OSError):  # not the main thread, or the platform refuses: nothing to do
+                pass
 
     def then(self, action: Callable[[int], None]) -> None:
         """Run `action(signum)` on the first signal, if it comes after this call (check `first`)."""
@@ -78,6 +91,10 @@ def starting_up(signals: ShutdownSignals) -> Iterator[None]:
         yield
     finally:
         active = False
+    if signals.first is not None:
+        # The handler's StopDuringStartUp was swallowed on the way (a library's bare `except:` around an
+        # import, seen in numpy's): the signal is not lost for that, the start ends here.
+        raise StopDuringStartUp()
 
 
 SIGNAL_SLICE_S = 0.25
