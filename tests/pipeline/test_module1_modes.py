@@ -224,8 +224,11 @@ def test_a_second_module1_on_the_same_data_dir_is_refused(tmp_path: Path) -> Non
     try:
         wait_for(lambda: any(e["message"] == "Watchdog mode initialized successfully" for e in module1_events(data)),
                  what="the first Module 1")
+        before = module1_events(data)
         result = run_direct(data, "--username", "other")
         assert result.returncode == 3 and "another Module 1 is running" in result.stderr
+        # The refused run reported nothing: no Stage 0 of its own over the running one's.
+        assert module1_events(data) == before
     finally:
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=10) == 0

@@ -107,6 +107,18 @@ def main(argv: list[str] | None = None) -> int:
 def _run(args: argparse.Namespace, paths: layout.DataLayout, signals: ShutdownSignals) -> tuple[int, str]:
     """Module 1's work: (exit code, the one line for the user, "" for none)."""
     request = None
+    # One Module 1 per data directory (the embedded vector store belongs to one process): checked before
+    # anything is reported, so a refused run leaves no stage of its own in the running one's log.
+    from filelock import FileLock, Timeout
+
+    lock = FileLock(str(paths.module1_lock), timeout=0)
+    try:
+        paths.root.mkdir(parents=True, exist_ok=True)
+        lock.acquire()
+    except Timeout:
+        return 3, f"another Module 1 is running on {paths.root}; drop an account file in {paths.inbox} instead"
+    except OSError as exc:
+        return 2, f"cannot start: {' '.join(str(exc).split())}"
     if args.username is not None:
         # A bad account is refused now, before the pipeline's libraries are imported (seconds).
         from content_miner.pipeline.account import AccountFileError, parse_account
@@ -120,8 +132,6 @@ def _run(args: argparse.Namespace, paths: layout.DataLayout, signals: ShutdownSi
             return 2, str(exc)
     with starting_up(signals):  # a stop signal from here on ends the start at once
         # Imported only now: matplotlib reads MPLCONFIGDIR when it is imported.
-        from filelock import FileLock, Timeout
-
         from content_miner.pipeline.inbox import AccountInbox
         from content_miner.pipeline.jobs import JobStore
         from content_miner.pipeline.modes import interrupt_on, run_direct
@@ -134,12 +144,6 @@ def _run(args: argparse.Namespace, paths: layout.DataLayout, signals: ShutdownSi
         except (OSError, ValueError) as exc:
             return 2, f"cannot start: {' '.join(str(exc).split())}"
         pipeline = AccountPipeline(settings)
-        # One Module 1 per data directory: the embedded vector store belongs to one process.
-        lock = FileLock(str(paths.module1_lock), timeout=0)
-        try:
-            lock.acquire()
-        except Timeout:
-            return 3, f"another Module 1 is running on {paths.root}; drop an account file in {paths.inbox} instead"
         stop = threading.Event()
         interrupt_on(signals, stop)  # from now on a signal stops between accounts or interrupts a stage
     try:
