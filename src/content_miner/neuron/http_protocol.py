@@ -167,6 +167,19 @@ class GuardedH11Protocol(H11Protocol):
             self.refusals.record(where, status, reason, message, counted=counted)
 
 
+class _TurnedAway:
+    """The protocol of a connection turned away unread: whatever happens to it is nobody's business."""
+
+    def connection_lost(self, exc: Exception | None) -> None: ...
+    def eof_received(self) -> None: ...
+    def pause_writing(self) -> None: ...
+    def resume_writing(self) -> None: ...
+    def data_received(self, data: bytes) -> None: ...
+
+
+TURNED_AWAY = _TurnedAway()
+
+
 class BoundedReads(asyncio.BufferedProtocol):
     """What the event loop sees of a connection: reads of at most the head limit + 1 bytes, handed to the
     GuardedH11Protocol inside. The loops read 128-256 KiB at once into a plain Protocol (uvloop reads into a
@@ -180,7 +193,7 @@ class BoundedReads(asyncio.BufferedProtocol):
     def __init__(self, config: uvicorn.Config, server_state: Any, app_state: dict[str, Any],
                  _loop: asyncio.AbstractEventLoop | None = None) -> None:
         self.arguments = (config, server_state, app_state, _loop)
-        self.inner: GuardedH11Protocol | None = None
+        self.inner: GuardedH11Protocol | _TurnedAway = TURNED_AWAY  # the real one once a connection is taken
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         strikes = self.protocol_class.strikes
@@ -192,8 +205,8 @@ class BoundedReads(asyncio.BufferedProtocol):
                 hold_s = min(left, self.protocol_class.limits.read_timeout_s)
                 self._turn_away(typing.cast(asyncio.Transport, transport), address, hold_s, strikes)
                 return
-        self.inner = self.protocol_class(*self.arguments)
-        self.inner.connection_made(transport)  # type: ignore[arg-type]  # a TCP transport
+        inner = self.inner = self.protocol_class(*self.arguments)
+        inner.connection_made(transport)  # type: ignore[arg-type]  # a TCP transport
 
     def _turn_away(self, transport: asyncio.Transport, address: str, hold_s: float, strikes: HeadStrikes) -> None:
         """A connection from an address cooling down: nothing of it is read. It is held, reading paused, for
@@ -218,27 +231,22 @@ class BoundedReads(asyncio.BufferedProtocol):
         asyncio.get_running_loop().call_later(hold_s, close)
 
     def connection_lost(self, exc: Exception | None) -> None:
-        if self.inner is not None:
-            self.inner.connection_lost(exc)
+        self.inner.connection_lost(exc)
 
     def eof_received(self) -> None:
-        if self.inner is not None:
-            self.inner.eof_received()  # uvicorn's returns None: the transport closes
+        self.inner.eof_received()  # uvicorn's returns None: the transport closes
 
     def pause_writing(self) -> None:
-        if self.inner is not None:
-            self.inner.pause_writing()
+        self.inner.pause_writing()
 
     def resume_writing(self) -> None:
-        if self.inner is not None:
-            self.inner.resume_writing()
+        self.inner.resume_writing()
 
     def get_buffer(self, sizehint: int) -> memoryview:
         return self.read_buffer
 
     def buffer_updated(self, nbytes: int) -> None:
-        if self.inner is not None:
-            self.inner.data_received(bytes(self.read_buffer[:nbytes]))
+        self.inner.data_received(bytes(self.read_buffer[:nbytes]))
 
 
 def guard_connections(config: uvicorn.Config, limits: ConnectionLimits, refusals: RefusalLog | None) -> None:

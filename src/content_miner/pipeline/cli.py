@@ -139,8 +139,7 @@ def _run(args: argparse.Namespace, paths: layout.DataLayout, signals: ShutdownSi
         from content_miner.pipeline.watchdog import InboxWatcher, WatchSettings
 
         try:
-            paths.root.mkdir(parents=True, exist_ok=True)
-            settings = pipeline_settings(paths, args, os.environ)
+            settings = pipeline_settings(paths, args, os.environ)  # the data directory exists (the lock's)
         except (OSError, ValueError) as exc:
             return 2, f"cannot start: {' '.join(str(exc).split())}"
         pipeline = AccountPipeline(settings)
